@@ -1,0 +1,1 @@
+"""Neural networks: the NaDiT diffusion transformers and the causal video VAE."""
