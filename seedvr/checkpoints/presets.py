@@ -1,0 +1,155 @@
+"""Every supported model in one table: architecture, weight file names and sampling defaults.
+
+A preset names *what* to run; `ClipRestorer.from_preset` decides *where* (device, dtype) and reads
+the weights. Every sampling value can be overridden per run with `Preset.with_sampling(...)`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from seedvr.errors import ConfigError
+from seedvr.models.dit.config import DIT_3B, DIT_7B, DIT_TINY_V1, DIT_TINY_V2, DiTConfig
+from seedvr.models.vae.config import VAE_SEEDVR, VAE_TINY, VAEConfig
+
+ColorFix = Literal["wavelet", "adain", "none"]
+Posterior = Literal["sample", "mode"]
+SpatialPad = Literal["replicate", "reflect"]
+
+
+@dataclass(frozen=True)
+class SamplingConfig:
+    """How one clip is sampled and post-processed.
+
+    `cond_noise_reference_quirk` keeps the reference's choice of latent shape for the condition-noise
+    time shift (see `seedvr.diffusion.shift.condition_noise_grid`).
+    """
+
+    steps: int = 1
+    cfg_scale: float = 1.0
+    cond_noise_scale: float = 0.0
+    cond_noise_reference_quirk: bool = True
+    posterior: Posterior = "sample"
+    color_fix: ColorFix = "wavelet"
+    spatial_pad: SpatialPad = "replicate"
+
+    def __post_init__(self) -> None:
+        if isinstance(self.steps, bool) or not isinstance(self.steps, int) or self.steps < 1:
+            raise ConfigError(f"sampling steps must be a positive int, got {self.steps!r}")
+        if not math.isfinite(self.cfg_scale) or self.cfg_scale < 0:
+            raise ConfigError(f"cfg_scale must be a finite number >= 0, got {self.cfg_scale!r}")
+        if not 0.0 <= self.cond_noise_scale <= 1.0:
+            raise ConfigError(f"cond_noise_scale must lie in [0, 1], got {self.cond_noise_scale!r}")
+        _check_choice("posterior", self.posterior, ("sample", "mode"))
+        _check_choice("color_fix", self.color_fix, ("wavelet", "adain", "none"))
+        _check_choice("spatial_pad", self.spatial_pad, ("replicate", "reflect"))
+
+
+def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+# SeedVR2: one distilled step at t = T without guidance; SeedVR: 50 steps, CFG 6.5, LQ noise 0.1.
+SAMPLING_SEEDVR2 = SamplingConfig(steps=1, cfg_scale=1.0, cond_noise_scale=0.0)
+SAMPLING_SEEDVR = SamplingConfig(steps=50, cfg_scale=6.5, cond_noise_scale=0.1)
+
+
+@dataclass(frozen=True)
+class WeightFiles:
+    """File names inside a weights folder; the first name that exists wins."""
+
+    dit: tuple[str, ...]
+    vae: tuple[str, ...] = ("ema_vae.pth", "ema_vae_fp16.safetensors")
+    pos_emb: str = "pos_emb.pt"
+    neg_emb: str = "neg_emb.pt"
+
+
+# Parameter counts of the released checkpoints (also checked against the built models in tests).
+_PARAMS = {"dit_3b": 3_391_476_448, "dit_7b": 8_239_608_232, "vae": 250_648_227}
+# Activations of one ~45-frame 720p segment (DiT windows + tiled VAE decode), in GiB, rounded up.
+_WORKING_SET_GB = {"dit_3b": 12.0, "dit_7b": 16.0}
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    dit: DiTConfig | None = None
+    vae: VAEConfig | None = None
+    sampling: SamplingConfig = SAMPLING_SEEDVR2
+    files: WeightFiles | None = None
+    # Tiny presets build seeded random weights and text embeddings when no weights are given.
+    random_init_seed: int | None = None
+    # Key in checkpoint_keys.json / _PARAMS of the released architecture this preset loads.
+    architecture: str | None = None
+
+    @property
+    def is_identity(self) -> bool:
+        return self.dit is None
+
+    @property
+    def min_gpu_memory_gb(self) -> float:
+        """Rough GPU memory to run at 720p: bf16 weights of DiT and VAE plus a working set.
+
+        For cluster sizing, not a guarantee; the VAE retries with smaller tiles when short on memory.
+        """
+        if self.dit is None:
+            return 0.0
+        if self.architecture is None:
+            return 1.0
+        weights = (_PARAMS[self.architecture] + _PARAMS["vae"]) * 2 / 2**30
+        return float(math.ceil(weights + _WORKING_SET_GB[self.architecture]))
+
+    def with_sampling(self, **overrides: object) -> Preset:
+        """A copy with some sampling values replaced, e.g. `with_sampling(steps=25, color_fix="adain")`."""
+        fields = {f.name for f in dataclasses.fields(SamplingConfig)}
+        unknown = sorted(set(overrides) - fields)
+        if unknown:
+            raise ConfigError(f"unknown sampling option(s) {unknown}; valid options are {sorted(fields)}")
+        return dataclasses.replace(self, sampling=dataclasses.replace(self.sampling, **overrides))
+
+
+def _released(name: str, description: str, dit: DiTConfig, arch: str, sampling: SamplingConfig,
+              files: tuple[str, ...]) -> Preset:
+    return Preset(name, description, dit, VAE_SEEDVR, sampling, WeightFiles(dit=files), None, arch)
+
+
+# Tiny text embeddings use the released token counts (58 positive, 64 negative).
+TINY_TEXT_TOKENS = (58, 64)
+
+PRESETS: dict[str, Preset] = {
+    p.name: p
+    for p in (
+        _released("seedvr2-3b", "SeedVR2 3B, one step", DIT_3B, "dit_3b", SAMPLING_SEEDVR2,
+                  ("seedvr2_ema_3b.pth", "seedvr2_ema_3b_fp16.safetensors")),
+        _released("seedvr2-7b", "SeedVR2 7B, one step", DIT_7B, "dit_7b", SAMPLING_SEEDVR2,
+                  ("seedvr2_ema_7b.pth", "seedvr2_ema_7b_fp16.safetensors")),
+        _released("seedvr2-7b-sharp", "SeedVR2 7B sharper variant, one step", DIT_7B, "dit_7b",
+                  SAMPLING_SEEDVR2, ("seedvr2_ema_7b_sharp.pth", "seedvr2_ema_7b_sharp_fp16.safetensors")),
+        _released("seedvr-3b", "SeedVR 3B, 50 steps with CFG", DIT_3B, "dit_3b", SAMPLING_SEEDVR,
+                  ("seedvr_ema_3b.pth", "seedvr_ema_3b_fp16.safetensors")),
+        _released("seedvr-7b", "SeedVR 7B, 50 steps with CFG", DIT_7B, "dit_7b", SAMPLING_SEEDVR,
+                  ("seedvr_ema_7b.pth", "seedvr_ema_7b_fp16.safetensors")),
+        Preset("tiny-v2", "tiny 3B-style model with seeded random weights, one step (tests, demos)",
+               DIT_TINY_V2, VAE_TINY, SAMPLING_SEEDVR2,
+               WeightFiles(dit=("dit.safetensors", "dit.pth"), vae=("vae.safetensors", "vae.pth")), 2),
+        Preset("tiny-v1", "tiny 7B-style model with seeded random weights, 4 steps with CFG (tests, demos)",
+               DIT_TINY_V1, VAE_TINY, dataclasses.replace(SAMPLING_SEEDVR, steps=4),
+               WeightFiles(dit=("dit.safetensors", "dit.pth"), vae=("vae.safetensors", "vae.pth")), 1),
+        Preset("identity", "no model: frames pass through (dry runs, pipeline benchmarks)"),
+    )
+}
+
+
+def get_preset(name: str | Preset) -> Preset:
+    """Look a preset up by name (a Preset passes through)."""
+    if isinstance(name, Preset):
+        return name
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ConfigError(f"unknown preset {name!r}; valid presets are: {', '.join(PRESETS)}") from None

@@ -1,0 +1,71 @@
+"""Read a flat state dict from `.pth` or `.safetensors`, memory-mapped, with readable errors."""
+
+from __future__ import annotations
+
+import os
+import zipfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+
+from seedvr.errors import CheckpointError
+
+ACCEPTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+
+
+def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
+    """Flat {key: tensor} of a local weight file; tensors stay memory-mapped on CPU.
+
+    Floating dtypes other than fp32/fp16/bf16 are refused: fp8 files also store the RoPE frequencies
+    in fp8, which visibly corrupts positions.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"weight file {path} does not exist; check the path or download it")
+    if path.suffix == ".safetensors":
+        state = _read_safetensors(path)
+    elif path.suffix in (".pth", ".pt", ".bin", ".ckpt"):
+        state = _read_torch(path)
+    else:
+        raise CheckpointError(f"unsupported weight file type {path.suffix!r} ({path}); use .pth or .safetensors")
+    _check_dtypes(state, path)
+    return state
+
+
+def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            return {k: f.get_tensor(k) for k in f.keys()}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path} is not a readable .safetensors file ({exc}); it is probably truncated or corrupt, "
+            "download it again"
+        ) from exc
+    except TypeError as exc:  # dtypes torch cannot represent
+        raise CheckpointError(f"{path} holds a tensor dtype torch cannot read ({exc}); use fp16/bf16/fp32") from exc
+
+
+def _read_torch(path: Path) -> dict[str, torch.Tensor]:
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
+        raise CheckpointError(
+            f"{path} is not a readable torch checkpoint ({str(exc).splitlines()[0]}); it is probably "
+            "truncated or corrupt, download it again"
+        ) from exc
+    except Exception as exc:  # weights_only refuses pickled objects
+        raise CheckpointError(f"{path} could not be loaded safely with weights_only=True ({exc})") from exc
+    if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        raise CheckpointError(f"{path} does not hold a flat state dict of tensors (got {type(obj).__name__})")
+    return obj
+
+
+def _check_dtypes(state: dict[str, torch.Tensor], path: Path) -> None:
+    bad = {k: v.dtype for k, v in state.items() if v.dtype not in ACCEPTED_DTYPES}
+    if bad:
+        key, dtype = next(iter(bad.items()))
+        raise CheckpointError(
+            f"{path} stores {len(bad)} tensor(s) as unsupported dtypes (e.g. {key}: {dtype}); "
+            "use an fp32, fp16 or bf16 file (fp8 and quantised files are not supported)"
+        )
