@@ -1,0 +1,281 @@
+"""Typed job configuration: conf/<profile>.yaml (yaml.safe_load) + `--set key.path=value` overrides.
+
+Every profile is a partial document over the defaults below; `extends: <profile>` layers one profile on
+another (databricks-prod extends databricks-dev, say). Unknown keys are rejected with the key's path, so a
+typo in a profile fails at start-up instead of silently running with a default. Credentials never live
+here: object-store keys come from the environment (AWS_* / instance profiles / Databricks secrets).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from seedvr.errors import ConfigError
+
+CONF_DIR_ENV = "SEEDVR_CONF_DIR"
+DEFAULT_PROFILE = "local"
+# Bumped when the meaning of a hashed field changes, so old results are not reused by mistake.
+CONFIG_HASH_VERSION = 1
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class EngineConfig(_Frozen):
+    """Where the SparkSession comes from. One code path for all three kinds."""
+
+    kind: Literal["sail", "active", "connect"] = "sail"
+    # sc://host:port for kind=connect.
+    url: str | None = None
+    # Environment for the embedded Sail server (read when the server is constructed). BATCH_SIZE=1 gives
+    # one segment row per UDF batch; Sail ignores spark.sql.execution.arrow.maxRecordsPerBatch.
+    sail_env: dict[str, str] = Field(
+        default_factory=lambda: {
+            "SAIL_EXECUTION__BATCH_SIZE": "1",
+            "SAIL_EXECUTION__DEFAULT_PARALLELISM": "2",
+        }
+    )
+    # Spark confs set on the session (honoured by Databricks/Spark; Sail accepts and ignores most).
+    spark_conf: dict[str, str] = Field(
+        default_factory=lambda: {"spark.sql.execution.arrow.maxRecordsPerBatch": "1"}
+    )
+
+
+class TablesConfig(_Frozen):
+    """Delta tables: path-based under `root`, or catalog-qualified `catalog.schema.name`."""
+
+    root: str | None = "./var/local/tables"
+    catalog: str | None = None
+    schema_: str | None = Field(default=None, alias="schema")
+    videos: str = "videos"
+    segment_plan: str = "segment_plan"
+    segment_staging: str = "segment_results_staging"
+    segments: str = "segment_results"
+    restorations: str = "restorations"
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+
+class StorageConfig(_Frozen):
+    """`output_root` holds segment intermediates and final videos (any fsspec URL); `work_dir` is local."""
+
+    output_root: str = "./var/local/outputs"
+    work_dir: str = "./var/local"
+
+
+class TargetConfig(_Frozen):
+    """Mirrors seedvr.restorer.TargetSize."""
+
+    mode: Literal["area", "short_side", "scale"] = "scale"
+    value: float = 1.0
+    multiple: int = 2
+
+
+class ModelConfig(_Frozen):
+    preset: str = "tiny-v2"
+    weights: str | None = None
+    # Known digest of `weights`; when absent the weights identity is the URI plus size and etag/mtime.
+    weights_sha256: str | None = None
+    dtype: str | None = None
+    device: str | None = None
+    attention: Literal["auto", "flash", "sdpa"] = "auto"
+    target: TargetConfig = Field(default_factory=TargetConfig)
+    seed: int = 0
+    colour_fix: str | None = "wavelet"
+    # Sampler overrides passed through to the restorer (steps, cfg_scale, ...); part of the config hash.
+    sampling: dict[str, Any] = Field(default_factory=dict)
+
+
+class SegmentConfig(_Frozen):
+    segment_frames: int = 21
+    context_frames: int = 4
+
+    @field_validator("segment_frames")
+    @classmethod
+    def _four_n_plus_one(cls, v: int) -> int:
+        if v < 1 or (v - 1) % 4:
+            raise ValueError(f"segment_frames must be 4n+1 (5, 9, 21, ...), got {v}")
+        return v
+
+    @field_validator("context_frames")
+    @classmethod
+    def _non_negative(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError(f"context_frames must be >= 0, got {v}")
+        return v
+
+
+class ExecutionConfig(_Frozen):
+    # Explicit partition count of the restore stage (= GPUs x tasks per GPU). Never derived by AQE.
+    gpu_slots: int = Field(default=1, ge=1)
+    # Tasks allowed on one GPU at a time inside one process (a semaphore per device).
+    tasks_per_gpu: int = Field(default=1, ge=1)
+    # Segments per wave: each wave is staged and merged, which bounds the work lost to a kill.
+    wave_segments: int = Field(default=64, ge=1)
+    stitch_slots: int = Field(default=1, ge=1)
+    probe_slots: int = Field(default=2, ge=1)
+    probe_timeout_s: float = 60.0
+    probe_max_memory_mb: int = 2048
+    torch_threads: int | None = None
+    # Stop the run when every segment of the first wave fails with one of these causes (bad weights,
+    # bad config): continuing would only write thousands of identical failed rows.
+    abort_on_error_classes: list[str] = Field(default_factory=lambda: ["checkpoint", "config"])
+
+
+class EncodeConfig(_Frozen):
+    """Final-file encoding; passed to seedvr.video.EncodeSettings. Not part of the config hash."""
+
+    codec: str = "libx264"
+    crf: int = 18
+    preset: str = "medium"
+    pix_fmt: str | None = None
+
+
+class TrackingConfig(_Frozen):
+    enabled: bool = True
+    # None: sqlite:///<work_dir>/mlflow.db locally; "databricks" on Databricks.
+    tracking_uri: str | None = None
+    experiment: str = "seedvr-restore"
+    artifact_location: str | None = None
+    strip_videos: int = Field(default=4, ge=0)
+
+
+class IngestConfig(_Frozen):
+    source: str | None = None
+    extensions: list[str] = Field(default_factory=lambda: [".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"])
+    content_class: str = "unknown"
+    wave_files: int = Field(default=256, ge=1)
+
+
+class JobConfig(_Frozen):
+    profile: str = DEFAULT_PROFILE
+    engine: EngineConfig = Field(default_factory=EngineConfig)
+    tables: TablesConfig = Field(default_factory=TablesConfig)
+    storage: StorageConfig = Field(default_factory=StorageConfig)
+    model: ModelConfig = Field(default_factory=ModelConfig)
+    segments: SegmentConfig = Field(default_factory=SegmentConfig)
+    execution: ExecutionConfig = Field(default_factory=ExecutionConfig)
+    encode: EncodeConfig = Field(default_factory=EncodeConfig)
+    tracking: TrackingConfig = Field(default_factory=TrackingConfig)
+    ingest: IngestConfig = Field(default_factory=IngestConfig)
+
+
+# ------------------------------------------------------------------------------------- loading
+
+
+def conf_dirs() -> list[Path]:
+    """Profile search path: $SEEDVR_CONF_DIR, then the checkout's conf/ folder."""
+    dirs = []
+    if os.environ.get(CONF_DIR_ENV):
+        dirs.append(Path(os.environ[CONF_DIR_ENV]))
+    dirs.append(Path(__file__).resolve().parent.parent / "conf")
+    return dirs
+
+
+def _profile_path(profile: str) -> Path:
+    p = Path(profile)
+    if p.suffix in (".yaml", ".yml") and p.is_file():
+        return p
+    for d in conf_dirs():
+        cand = d / f"{profile}.yaml"
+        if cand.is_file():
+            return cand
+    known = sorted({f.stem for d in conf_dirs() if d.is_dir() for f in d.glob("*.yaml")})
+    raise ConfigError(
+        f"profile {profile!r} not found (looked for a .yaml path and {profile}.yaml in "
+        f"{[str(d) for d in conf_dirs()]}); known profiles: {known}"
+    )
+
+
+def _read_profile(profile: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
+    if profile in seen:
+        raise ConfigError(f"profile inheritance loops: {' -> '.join((*seen, profile))}")
+    path = _profile_path(profile)
+    with open(path, encoding="utf-8") as f:
+        doc = yaml.safe_load(f) or {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"profile {path} must be a YAML mapping, got {type(doc).__name__}")
+    parent = doc.pop("extends", None)
+    if parent:
+        doc = deep_merge(_read_profile(str(parent), (*seen, profile)), doc)
+    return doc
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Nested dicts merge key by key; everything else in `over` replaces the base value."""
+    out = dict(base)
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = v
+    return out
+
+
+def parse_set(items: Sequence[str]) -> dict[str, Any]:
+    """`["model.preset=tiny-v1", "execution.gpu_slots=4"]` -> nested dict (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ConfigError(f"--set expects key.path=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        value = yaml.safe_load(raw) if raw.strip() else None
+        node = out
+        parts = key.strip().split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = value
+    return out
+
+
+def load_config(profile: str | None = None, overrides: Mapping[str, Any] | None = None) -> JobConfig:
+    """Defaults <- profile (with `extends`) <- overrides. Raises ConfigError naming the bad key."""
+    name = profile or DEFAULT_PROFILE
+    try:
+        doc = _read_profile(name)
+    except ConfigError:
+        if profile is not None:
+            raise
+        doc = {}  # no conf/ folder next to an installed wheel: the code defaults are the local profile
+    doc = deep_merge(doc, overrides or {})
+    doc.setdefault("profile", name)
+    try:
+        return JobConfig.model_validate(doc)
+    except ValidationError as e:
+        problems = "; ".join(f"{'.'.join(str(x) for x in err['loc'])}: {err['msg']}" for err in e.errors())
+        raise ConfigError(f"invalid configuration (profile {name!r}): {problems}") from None
+
+
+# ------------------------------------------------------------------------------------- hashing
+
+
+def config_hash(cfg: JobConfig, weights_identity: str | None) -> str:
+    """Identity of "the same restoration": 16 hex chars of sha256 over canonical JSON.
+
+    Covers what changes restored pixels: preset, weights identity, target size, segment length and
+    context, sampling overrides, colour fix and seed (plus CONFIG_HASH_VERSION). Excludes what does not:
+    device, dtype choice on the same preset, attention backend, slots, encode settings, table paths.
+    """
+    m = cfg.model
+    doc = {
+        "v": CONFIG_HASH_VERSION,
+        "preset": m.preset,
+        "weights": weights_identity,
+        "target": m.target.model_dump(),
+        "segment_frames": cfg.segments.segment_frames,
+        "context_frames": cfg.segments.context_frames,
+        "sampling": m.sampling,
+        "colour_fix": m.colour_fix,
+        "seed": m.seed,
+    }
+    blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,162 @@
+"""Delta table schemas, in code so that tables are created and evolved from one definition.
+
+Adding a column here is safe: `jobs.tables.ensure_table` adds it to an existing table (schema evolution
+by an empty mergeSchema append, which both Sail and Databricks support) and older rows read it as null.
+Changing a column's type is not: the table is refused with an error naming the table and the column.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    BooleanType,
+    DateType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+
+def _s(*fields: tuple[str, object]) -> StructType:
+    return StructType([StructField(n, t, True) for n, t in fields])  # type: ignore[arg-type]
+
+
+S, L, INT, D, TS = StringType(), LongType(), IntegerType(), DoubleType(), TimestampType()
+SCORES = MapType(StringType(), DoubleType(), True)
+
+# Provenance columns carried by every result row (also written to each commit's userMetadata).
+PROVENANCE_FIELDS: tuple[tuple[str, object], ...] = (
+    ("run_id", S),
+    ("job_id", S),
+    ("job_run_id", S),
+    ("weights_sha256", S),
+    ("code_version", S),
+    ("engine", S),
+    ("device_type", S),
+)
+
+VIDEOS = _s(
+    ("video_id", S),
+    ("uri", S),
+    ("content_class", S),
+    ("added_date", DateType()),
+    ("added_at", TS),
+    ("size_bytes", L),
+    ("etag", S),
+    ("mtime", TS),
+    ("file_version", S),
+    ("probe_status", S),
+    ("error_class", S),
+    ("error_message", S),
+    ("num_frames", L),
+    ("width", INT),
+    ("height", INT),
+    ("fps", D),
+    ("duration_s", D),
+    ("codec", S),
+    ("bit_depth", INT),
+    ("has_audio", BooleanType()),
+    ("info_json", S),
+    ("probed_at", TS),
+    ("ingest_run_id", S),
+)
+
+SEGMENT_PLAN = _s(
+    ("video_id", S),
+    ("config_hash", S),
+    ("segment_index", INT),
+    ("file_version", S),
+    ("uri", S),
+    ("window_start", L),
+    ("first_output", L),
+    ("last_output", L),
+    ("num_segments", INT),
+    ("planned_at", TS),
+    ("run_id", S),
+)
+
+# What udfs.restore_segments returns (the driver adds provenance and staged_at).
+SEGMENT_UDF_OUT = _s(
+    ("video_id", S),
+    ("preset", S),
+    ("config_hash", S),
+    ("segment_index", INT),
+    ("file_version", S),
+    ("status", S),
+    ("error_class", S),
+    ("error_message", S),
+    ("intermediate_uri", S),
+    ("intermediate_sha256", S),
+    ("window_start", L),
+    ("first_output", L),
+    ("last_output", L),
+    ("frames_in", INT),
+    ("frames_out", INT),
+    ("out_height", INT),
+    ("out_width", INT),
+    ("seed", L),
+    ("scores", SCORES),
+    ("read_s", D),
+    ("restore_s", D),
+    ("write_s", D),
+    ("total_s", D),
+    ("device", S),
+    ("worker", S),
+    ("weights_sha256", S),
+)
+
+SEGMENT_RESULTS = StructType(
+    list(SEGMENT_UDF_OUT.fields)
+    + [StructField(n, t, True) for n, t in PROVENANCE_FIELDS if n != "weights_sha256"]  # type: ignore[arg-type]
+    + [StructField("staged_at", TS, True)]
+)
+
+# What udfs.stitch_videos returns (the driver adds provenance and timestamps).
+RESTORATION_UDF_OUT = _s(
+    ("video_id", S),
+    ("preset", S),
+    ("config_hash", S),
+    ("file_version", S),
+    ("uri", S),
+    ("content_class", S),
+    ("status", S),
+    ("error_class", S),
+    ("error_message", S),
+    ("output_uri", S),
+    ("output_sha256", S),
+    ("num_segments", INT),
+    ("segments_ok", INT),
+    ("segments_failed", INT),
+    ("num_frames", L),
+    ("out_width", INT),
+    ("out_height", INT),
+    ("scores", SCORES),
+    ("restore_s", D),
+    ("stitch_s", D),
+)
+
+RESTORATIONS = StructType(
+    list(RESTORATION_UDF_OUT.fields)
+    + [StructField(n, t, True) for n, t in PROVENANCE_FIELDS]  # type: ignore[arg-type]
+    + [StructField("started_at", TS, True), StructField("finished_at", TS, True)]
+)
+
+SCHEMAS: dict[str, StructType] = {
+    "videos": VIDEOS,
+    "segment_plan": SEGMENT_PLAN,
+    "segment_staging": SEGMENT_RESULTS,
+    "segments": SEGMENT_RESULTS,
+    "restorations": RESTORATIONS,
+}
+
+# MERGE keys of each table.
+KEYS: dict[str, tuple[str, ...]] = {
+    "videos": ("video_id",),
+    "segment_plan": ("video_id", "config_hash", "segment_index"),
+    "segments": ("video_id", "config_hash", "segment_index"),
+    "restorations": ("video_id", "config_hash"),
+}
