@@ -1,0 +1,220 @@
+"""`ClipRestorer`: one SeedVR / SeedVR2 model behind `restore(frames, seed=..., target=...)`.
+
+The flow per clip: resize to the target, pad to the model's grid, VAE-encode the LQ as the condition,
+sample from seeded noise, decode, crop back, colour-fix against the resized input, quantise.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import threading
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import Tensor
+
+import seedvr
+from seedvr.checkpoints.loading import LoadedModels, Weights, default_dtype, load_models
+from seedvr.checkpoints.presets import Preset, get_preset
+from seedvr.diffusion import VelocityFn, augment_condition, classifier_free_guidance, sample, sr_condition
+from seedvr.errors import ConfigError, InputError, OutOfMemoryError
+from seedvr.models.vae.tiling import VAETiling
+from seedvr.restorer.colorfix import color_fix
+from seedvr.restorer.frames import validate_frames
+from seedvr.restorer.oom import free_accelerator_memory, is_oom, with_tiling_retry
+from seedvr.restorer.padding import SpatialPad, pad_frames, padded_frame_count
+from seedvr.restorer.target import TargetSize
+
+_COLOR_FIX_CHUNK = 8  # frames per wavelet pass: bounds the fp32 working set at 1080p
+
+
+def _default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def resolve_attention(attention: str, device: torch.device) -> str:
+    """The backend "auto" picks: flash-attn when importable on CUDA, SDPA otherwise."""
+    if attention != "auto":
+        return attention
+    if device.type == "cuda":
+        try:
+            import flash_attn  # noqa: F401
+
+            return "flash"
+        except ImportError:
+            pass
+    return "sdpa"
+
+
+class ClipRestorer:
+    """Restores clips with one loaded model; thread-safe (one clip at a time per instance)."""
+
+    def __init__(self, preset: Preset, models: LoadedModels, *, device: torch.device, dtype: torch.dtype,
+                 attention: str = "auto", vae_tiling: VAETiling | None = None) -> None:
+        self.preset = preset
+        self.models = models
+        self.device = device
+        self.dtype = dtype
+        self.attention = resolve_attention(attention, device)
+        self.vae_tiling = vae_tiling
+        self._lock = threading.Lock()
+
+    @classmethod
+    def from_preset(
+        cls,
+        preset: str | Preset,
+        weights: Weights | None = None,
+        *,
+        device: str | torch.device | None = None,
+        dtype: torch.dtype | None = None,
+        attention: str = "auto",
+        vae_tiling: VAETiling | None = None,
+        cache_dir: str | os.PathLike | None = None,
+        **overrides: Any,
+    ) -> ClipRestorer:
+        """Load a preset; `weights` is a folder (local or URL), a DiT file, or a {component: file} map.
+
+        Keyword `overrides` replace sampling values (steps, cfg_scale, cond_noise_scale, color_fix, ...).
+        """
+        preset = get_preset(preset)
+        if preset.is_identity:
+            raise ConfigError("preset 'identity' has no model; use seedvr.restorer.load_restorer or IdentityRestorer")
+        if attention not in ("auto", "flash", "sdpa"):
+            raise ConfigError(f"attention must be 'auto', 'flash' or 'sdpa', got {attention!r}")
+        if overrides:
+            preset = preset.with_sampling(**overrides)
+        dev = torch.device(device) if device is not None else _default_device()
+        dtype = dtype or default_dtype(dev)
+        models = load_models(preset, weights, device=dev, dtype=dtype, attention=attention, cache_dir=cache_dir)
+        return cls(preset, models, device=dev, dtype=dtype, attention=attention, vae_tiling=vae_tiling)
+
+    @property
+    def info(self) -> Mapping[str, Any]:
+        """Provenance of every output: what model, which files, how it was sampled."""
+        return {
+            "preset": self.preset.name,
+            "weights": dict(self.models.sources),
+            "weights_sha256": dict(self.models.sha256),
+            "dtype": str(self.dtype).removeprefix("torch."),
+            "device": str(self.device),
+            "attention": self.attention,
+            "sampling": dataclasses.asdict(self.preset.sampling),
+            "vae_tiling": dataclasses.asdict(self.vae_tiling) if self.vae_tiling else None,
+            "seedvr_version": seedvr.__version__,
+        }
+
+    # -- restore ----------------------------------------------------------------------------------
+
+    def restore(self, frames: np.ndarray, *, seed: int, target: TargetSize | None = None) -> np.ndarray:
+        """(T, H, W, 3) uint8/uint16 -> the same dtype, T frames, at `target` size (default: input size)."""
+        frames = validate_frames(frames)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or not 0 <= int(seed) < 2**63:
+            raise InputError(f"seed must be an int in [0, 2**63), got {seed!r}; use seedvr.restorer.derive_seed")
+        t, h, w, _ = frames.shape
+        out_h, out_w = target.output_size(h, w) if target is not None else (h, w)
+        with self._lock, torch.inference_mode():
+            try:
+                return self._restore(frames, int(seed), out_h, out_w)
+            except OutOfMemoryError:
+                raise
+            except Exception as exc:
+                if not is_oom(exc):
+                    raise
+                free_accelerator_memory()
+                raise OutOfMemoryError(
+                    f"out of memory restoring {t} frames at {out_h}x{out_w} with {self.preset.name}; "
+                    "use shorter segments or a smaller target size"
+                ) from exc
+
+    def _restore(self, frames: np.ndarray, seed: int, out_h: int, out_w: int) -> np.ndarray:
+        cfg = self.preset.sampling
+        max_value = float(np.iinfo(frames.dtype).max)
+        num_frames = frames.shape[0]
+        gen = torch.Generator("cpu").manual_seed(seed)  # CPU noise: same values on every device
+
+        # 1. to [-1, 1] at the output size; this is also the colour reference
+        lq = self._to_tensor(frames, max_value, out_h, out_w)  # [T, 3, H, W] fp32
+        # 2. pad to the model's grid: 16 px in space, 4n+1 in time
+        pad = SpatialPad.for_size(out_h, out_w)
+        x = pad_frames(pad.apply(lq, cfg.spatial_pad), padded_frame_count(num_frames))
+        x = rearrange(x, "t c h w -> 1 c t h w").to(self.dtype)
+        # 3. condition: scaled VAE latent of the LQ (+ optional noise augmentation) and the sr mask
+        vae = self.models.vae
+        scale = vae.cfg.scaling_factor
+        latent = rearrange(self._encode(x, gen).float() * scale, "1 c t h w -> t h w c")
+        del x
+        noise = torch.randn(latent.shape, generator=gen).to(self.device)
+        aug_noise = torch.randn(latent.shape, generator=gen).to(self.device)
+        latent = augment_condition(latent, aug_noise, cfg.cond_noise_scale,
+                                   reference_quirk=cfg.cond_noise_reference_quirk)
+        cond = sr_condition(latent)
+        # 4. sample in latent space
+        x0 = sample(self._velocity_fn(cond), noise, steps=cfg.steps)
+        # 5. decode, drop the padding, colour-fix, quantise
+        z = rearrange(x0 / scale, "t h w c -> 1 c t h w")
+        out, self.vae_tiling = with_tiling_retry(
+            lambda tiling: vae.decode(z, tiling=tiling), self.vae_tiling, (lq.shape[-2], lq.shape[-1]), "decode"
+        )
+        out = pad.crop(rearrange(out, "1 c t h w -> t c h w")[:num_frames])
+        out = self._color_fix(out, lq, cfg.color_fix)
+        return self._to_numpy(out, max_value, frames.dtype)
+
+    def _encode(self, x: Tensor, gen: torch.Generator) -> Tensor:
+        vae, posterior = self.models.vae, self.preset.sampling.posterior
+        z, self.vae_tiling = with_tiling_retry(
+            lambda tiling: vae.encode(x, sample=posterior == "sample", generator=gen, tiling=tiling),
+            self.vae_tiling, (x.shape[-2], x.shape[-1]), "encode",
+        )
+        return z
+
+    def _velocity_fn(self, cond: Tensor) -> VelocityFn:
+        """v(x_t, t) from the DiT (channels-last latents), with CFG when cfg_scale != 1."""
+        dit, dtype, device = self.models.dit, self.dtype, self.device
+        t_, h, w, _ = cond.shape
+        vid_shape = torch.tensor([[t_, h, w]], device=device)
+        cond_flat = rearrange(cond, "t h w c -> (t h w) c")
+        texts = {"pos": self.models.pos_emb, "neg": self.models.neg_emb}
+        scale = self.preset.sampling.cfg_scale
+
+        def forward(x_flat: Tensor, t: float, which: str) -> Tensor:
+            txt = texts[which]
+            vid = torch.cat([x_flat, cond_flat], dim=-1).to(dtype)
+            txt_shape = torch.tensor([[txt.shape[0]]], device=device)
+            timestep = torch.tensor([t], device=device, dtype=torch.float32)
+            return dit(vid, txt, vid_shape, txt_shape, timestep).float()
+
+        def velocity(x: Tensor, t: float) -> Tensor:
+            x_flat = rearrange(x, "t h w c -> (t h w) c")
+            pos = forward(x_flat, t, "pos")
+            v = pos if scale == 1.0 else classifier_free_guidance(pos, forward(x_flat, t, "neg"), scale)
+            return rearrange(v, "(t h w) c -> t h w c", t=t_, h=h, w=w)
+
+        return velocity
+
+    def _to_tensor(self, frames: np.ndarray, max_value: float, out_h: int, out_w: int) -> Tensor:
+        # uint16 has few torch kernels: widen on the host first.
+        host = torch.from_numpy(frames.astype(np.int32) if frames.dtype == np.uint16 else frames)
+        x = rearrange(host.to(self.device), "t h w c -> t c h w").float() / max_value
+        if x.shape[-2:] != (out_h, out_w):
+            # Bicubic as the reference; antialias only acts when shrinking.
+            x = F.interpolate(x, size=(out_h, out_w), mode="bicubic", antialias=True, align_corners=False)
+            x = x.clamp(0.0, 1.0)
+        return x * 2 - 1
+
+    @staticmethod
+    def _color_fix(out: Tensor, lq: Tensor, method: str) -> Tensor:
+        if method != "wavelet":
+            return color_fix(out, lq, method)
+        parts = [color_fix(out[i : i + _COLOR_FIX_CHUNK], lq[i : i + _COLOR_FIX_CHUNK], method)
+                 for i in range(0, out.shape[0], _COLOR_FIX_CHUNK)]
+        return torch.cat(parts)
+
+    @staticmethod
+    def _to_numpy(x: Tensor, max_value: float, dtype: np.dtype) -> np.ndarray:
+        x = ((x.float().clamp(-1, 1) + 1) * (max_value / 2)).round()
+        return rearrange(x.to(torch.int32), "t c h w -> t h w c").cpu().numpy().astype(dtype)

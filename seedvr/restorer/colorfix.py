@@ -1,0 +1,60 @@
+"""Colour correction: keep the model's detail, take the low frequencies (colour, tone) from the input.
+
+A one-step model can drift in colour; the LQ input at output size still has the right colours, only
+blurred, so its low-pass band is the better estimate of them.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+WAVELET_LEVELS = 5
+_EPS = 1e-5
+
+
+def _blur(x: Tensor, radius: int) -> Tensor:
+    """Depthwise 3x3 binomial blur ([1,2,1] outer product / 16) dilated by `radius`, replicate-padded."""
+    k1 = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
+    kernel = (k1[:, None] * k1[None, :] / 16).expand(x.shape[1], 1, 3, 3)
+    padded = F.pad(x, (radius,) * 4, mode="replicate")
+    return F.conv2d(padded, kernel, groups=x.shape[1], dilation=radius)
+
+
+def wavelet_split(x: Tensor, levels: int = WAVELET_LEVELS) -> tuple[Tensor, Tensor]:
+    """(high, low) of images [N, C, H, W]: `levels` à-trous bands with radii 1, 2, 4, ...; high + low = x."""
+    low = x
+    high = torch.zeros_like(x)
+    for i in range(levels):
+        blurred = _blur(low, 2**i)
+        high = high + (low - blurred)
+        low = blurred
+    return high, low
+
+
+def wavelet_color_fix(sample: Tensor, reference: Tensor, levels: int = WAVELET_LEVELS) -> Tensor:
+    """high(sample) + low(reference) for [N, C, H, W] tensors of the same size; not clamped."""
+    high, _ = wavelet_split(sample, levels)
+    _, low = wavelet_split(reference, levels)
+    return high + low
+
+
+def adain_color_fix(sample: Tensor, reference: Tensor) -> Tensor:
+    """Match each channel's mean and std over (frames, H, W) to the reference's."""
+    dims = (0, 2, 3)
+    s_mean, s_std = sample.mean(dims, keepdim=True), sample.std(dims, keepdim=True)
+    r_mean, r_std = reference.mean(dims, keepdim=True), reference.std(dims, keepdim=True)
+    return (sample - s_mean) / (s_std + _EPS) * r_std + r_mean
+
+
+def color_fix(sample: Tensor, reference: Tensor, method: str) -> Tensor:
+    """Dispatch on the preset's `color_fix` ("wavelet", "adain" or "none"), computed in fp32."""
+    if method == "none":
+        return sample
+    s, r = sample.float(), reference.float()
+    if method == "wavelet":
+        return wavelet_color_fix(s, r)
+    if method == "adain":
+        return adain_color_fix(s, r)
+    raise ValueError(f"color_fix must be 'wavelet', 'adain' or 'none', got {method!r}")
