@@ -1,0 +1,38 @@
+"""Fidelity to the low-quality input (research notes 3f): a guard against drift, not a quality score.
+
+The restored frame is shrunk to the input size and compared with it. A colour shift or a misaligned frame
+drops the value sharply; a perfect restoration of a noisy input scores *lower* than doing nothing, so read
+it per video and as a relative drop, never as "higher is better" across restorers.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+from seedvr.quality.fullref import psnr
+
+
+def _down(restored: np.ndarray, lq: np.ndarray) -> np.ndarray:
+    h, w = lq.shape[:2]
+    if restored.shape[:2] == (h, w):
+        return restored
+    # Shrinking to the input size is this metric's definition, hence the only resize in the scores.
+    return cv2.resize(restored, (w, h), interpolation=cv2.INTER_AREA)
+
+
+def lr_psnr(restored: np.ndarray, lq: np.ndarray) -> float:
+    """PSNR (RGB, dB) of the restored frame area-downscaled to the input size, against the input."""
+    return psnr(_down(restored, lq), lq, on_luma=False)
+
+
+def lr_delta_e(restored: np.ndarray, lq: np.ndarray) -> float:
+    """Distance (CIE76, Lab) between the mean colours of the downscaled output and the input: colour drift."""
+    def mean_lab(img: np.ndarray) -> np.ndarray:
+        lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+        return lab.reshape(-1, 3).mean(axis=0)
+
+    return float(np.linalg.norm(mean_lab(_down(restored, lq)) - mean_lab(lq)))
+
+
+FIDELITY_SCORES = {"lr_psnr": lr_psnr, "lr_delta_e": lr_delta_e}
