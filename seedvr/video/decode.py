@@ -1,0 +1,119 @@
+"""Exact frame-range decoding: frames `[start, stop)` of the probe's frame table, as RGB numpy arrays.
+
+Seeking: jump to the keyframe at or before the first wanted frame (`backward=True`), decode forward
+and drop earlier frames; `any_frame=True` would land on the *next* keyframe. Each decoded frame is
+matched against the expected pts, so a wrong seek or a missing frame is an error, never a silent shift.
+Frames stay in coded orientation; rotation is metadata that the encoder writes back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import av
+import numpy as np
+
+from seedvr.errors import BadTimestampsError, CorruptVideoError, InputError, TruncatedVideoError
+from seedvr.video.avutil import is_rgb_format, map_av_error, open_video, source_matrix, source_range
+from seedvr.video.info import VideoInfo
+
+
+def frame_dtype(info: VideoInfo) -> np.dtype:
+    """uint8 for 8-bit sources, uint16 (full 16-bit scale) above."""
+    return np.dtype(np.uint16 if info.high_bit_depth else np.uint8)
+
+
+def rgb_format(info: VideoInfo) -> str:
+    return "rgb48le" if info.high_bit_depth else "rgb24"
+
+
+def _check_range(start: int, stop: int, info: VideoInfo) -> None:
+    n = info.num_frames
+    if not (isinstance(start, int) and isinstance(stop, int)) or not 0 <= start < stop <= n:
+        raise InputError(f"frame range [{start}, {stop}) is outside the video's {n} frames ({info.url}); "
+                         f"use 0 <= start < stop <= {n}")
+
+
+def _resolve_url(url: str, info: VideoInfo) -> str:
+    """Remuxed sources decode from the MKV copy the probe made."""
+    return info.decode_url if url in (info.url, info.decode_url) else url
+
+
+def iter_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: int = 0) -> Iterator[np.ndarray]:
+    """Yield frames `start..stop-1` one at a time (H, W, 3), so callers can stream long ranges."""
+    _check_range(start, stop, info)
+    src = _resolve_url(url, info)
+    expected = info.pts[start:stop]
+    to_rgb = _converter(info)
+    with open_video(src) as c:
+        v = c.streams.video[0] if info.stream_index >= len(c.streams) else c.streams[info.stream_index]
+        v.thread_type = "AUTO"
+        v.thread_count = threads
+        i = 0
+        for attempt in range(2):
+            # Seek unless the range starts at frame 0; retry from the very start if the seek overshot
+            # (a demuxer whose seek lands after the target, as on MPEG-TS).
+            try:
+                if start > 0 and attempt == 0:
+                    c.seek(expected[0], stream=v, backward=True, any_frame=False)
+                elif attempt == 1:
+                    c.seek(info.pts[0], stream=v, backward=True, any_frame=False)
+                for frame in c.decode(v):
+                    if frame.pts is None:
+                        raise BadTimestampsError(f"{info.url}: a decoded frame has no timestamp; remux the file")
+                    if frame.pts < expected[i]:
+                        continue
+                    if frame.pts > expected[i]:
+                        if i == 0 and attempt == 0:
+                            break  # overshot: retry from the start
+                        raise CorruptVideoError(
+                            f"{info.url}: frame {start + i} (pts {expected[i]}) could not be decoded "
+                            f"(next decodable pts {frame.pts}); the stream is damaged: re-encode it"
+                        )
+                    yield to_rgb(frame)
+                    i += 1
+                    if i == len(expected):
+                        return
+            except (BadTimestampsError, CorruptVideoError):
+                raise
+            except Exception as exc:  # noqa: BLE001
+                raise map_av_error(exc, info.url, stage=f"decoding frames {start}-{stop - 1}") from exc
+            if i > 0:
+                break
+    raise TruncatedVideoError(
+        f"{info.url}: the stream ended after {start + i} of the {stop} frames requested; the file is cut "
+        "short or changed since it was probed: re-probe or re-upload it"
+    )
+
+
+def read_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: int = 0) -> np.ndarray:
+    """Frames `[start, stop)` as one (T, H, W, 3) array: uint8, or uint16 for sources above 8 bits."""
+    _check_range(start, stop, info)
+    out = np.empty((stop - start, info.height, info.width, 3), dtype=frame_dtype(info))
+    n = 0
+    for n, frame in enumerate(iter_frames(url, start, stop, info, threads=threads), start=1):
+        if frame.shape != out.shape[1:]:
+            raise CorruptVideoError(
+                f"{info.url}: frame size changed mid-stream to {frame.shape[1]}x{frame.shape[0]} "
+                f"(probed {info.width}x{info.height}); re-encode the file at one size"
+            )
+        out[n - 1] = frame
+    assert n == out.shape[0]
+    return out
+
+
+def _converter(info: VideoInfo):  # noqa: ANN202 - a closure over the source's colour decisions
+    """Frame -> RGB array using the source's matrix and range (untagged HD as BT.709, SD as BT.601)."""
+    fmt = rgb_format(info)
+    if is_rgb_format(info.pix_fmt):
+        def convert(frame: av.VideoFrame) -> np.ndarray:
+            return frame.to_ndarray(format=fmt).copy()
+        return convert
+    matrix = source_matrix(info.color, info.height)
+    rng = source_range(info.color, info.pix_fmt)
+
+    def convert_yuv(frame: av.VideoFrame) -> np.ndarray:
+        # `to_ndarray` may return a view into the frame's buffer: copy before the frame is reused.
+        return frame.to_ndarray(format=fmt, src_colorspace=matrix, src_color_range=rng).copy()
+
+    return convert_yuv
