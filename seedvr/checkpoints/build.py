@@ -46,10 +46,9 @@ def reset_buffers(model: nn.Module) -> None:
 
     Stored frequencies are not trusted: fp16/fp8 copies of them shift token positions.
     """
-    for module in model.modules():
-        hook = getattr(module, "reset_rope_buffers", None)
-        if callable(hook) and module is model:
-            hook()
+    hook = getattr(model, "reset_rope_buffers", None)
+    if callable(hook):
+        hook()
     leftover = [name for name, t in list(model.named_parameters()) + list(model.named_buffers()) if t.is_meta]
     if leftover:
         raise RuntimeError(f"tensors left on the meta device after loading: {leftover[:5]}")
