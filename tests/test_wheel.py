@@ -1,0 +1,98 @@
+"""The wheel the bundle deploys: it builds, and its console scripts run from a clean environment.
+
+Databricks installs the wheel and calls its entry points; a module missing from the package list, a
+console script pointing at a renamed function or an import of the source tree would only show there.
+The check installs the built wheel (no dependencies) into a fresh virtual environment that borrows the
+third-party packages of the shared one through a `.pth` file, and runs each script from a temp cwd.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import sysconfig
+import zipfile
+from pathlib import Path
+
+import pytest
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPTS: dict[str, str] = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+# Build outputs and local state are not sources: copying them would hide a missing package entry.
+IGNORE = shutil.ignore_patterns(".venv", ".git", "build", "dist", "var", "__pycache__", "*.egg-info",
+                                ".pytest_cache", ".ruff_cache", ".hypothesis", "mlruns", "mlflow.db")
+
+
+@pytest.fixture(scope="module")
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Build from a copy of the working tree, so the checkout gets no build/ or egg-info churn."""
+    tmp = tmp_path_factory.mktemp("wheel")
+    src = tmp / "src"
+    shutil.copytree(ROOT, src, ignore=IGNORE)
+    subprocess.run(
+        [sys.executable, "-m", "build", "--wheel", "--no-isolation", "--skip-dependency-check",
+         "--outdir", str(tmp / "dist"), str(src)],
+        check=True, capture_output=True, text=True, timeout=120,
+    )
+    (whl,) = (tmp / "dist").glob("*.whl")
+    return whl
+
+
+@pytest.fixture(scope="module")
+def venv(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A new venv with only the wheel installed; third-party imports resolve through a .pth file."""
+    env_dir = tmp_path_factory.mktemp("venv") / "env"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(env_dir)], check=True, timeout=60)
+    py = env_dir / "bin" / "python"
+    purelib = Path(subprocess.run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                                  check=True, capture_output=True, text=True).stdout.strip())
+    # Only the directory goes on sys.path: the shared venv's own .pth files (among them the editable
+    # install of this project) are not executed from there.
+    (purelib / "shared_site_packages.pth").write_text(sysconfig.get_path("purelib") + "\n")
+    subprocess.run([sys.executable, "-m", "pip", "--python", str(py), "install", "--no-deps", "--no-index",
+                    "--quiet", "--disable-pip-version-check", str(wheel)],
+                   check=True, capture_output=True, text=True, timeout=120)
+    return env_dir
+
+
+def clean_env() -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["PYTHONNOUSERSITE"] = "1"
+    return env
+
+
+def test_wheel_holds_the_packages_and_declares_every_console_script(wheel: Path) -> None:
+    with zipfile.ZipFile(wheel) as zf:
+        names = zf.namelist()
+        entry_points = next(zf.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    assert tops == {"seedvr", "udfs", "jobs"}, "tests, notebooks and conf must not ship as packages"
+    for script, target in SCRIPTS.items():
+        assert f"{script} = {target}" in entry_points
+
+
+def test_console_scripts_run_from_the_wheel_not_the_source_tree(venv: Path, tmp_path: Path) -> None:
+    procs = {
+        script: subprocess.Popen([str(venv / "bin" / script), "--help"], cwd=tmp_path, env=clean_env(),
+                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        for script in SCRIPTS
+    }
+    for script, proc in procs.items():
+        out, _ = proc.communicate(timeout=120)
+        assert proc.returncode == 0, f"{script} --help failed:\n{out[-2000:]}"
+        assert "usage" in out.lower(), f"{script} --help printed no usage"
+
+    modules = sorted({target.split(":")[0] for target in SCRIPTS.values()})
+    code = "import importlib,sys\nfor m in sys.argv[1:]: print(importlib.import_module(m).__file__)"
+    files = subprocess.run([str(venv / "bin" / "python"), "-c", code, *modules], cwd=tmp_path, env=clean_env(),
+                           check=True, capture_output=True, text=True, timeout=120).stdout.split()
+    assert len(files) == len(modules)
+    for f in files:
+        assert Path(f).resolve().is_relative_to(venv.resolve()), f"{f} is not the installed wheel's copy"
