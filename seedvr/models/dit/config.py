@@ -28,11 +28,17 @@ class DiTConfig:
     mm_layers: int | None = None
     # Number of windows (t, h, w) at the 720p-normalised token grid; same for every layer.
     num_windows: tuple[int, int, int] = (4, 3, 3)
-    # Channels of each head that RoPE covers, in the reference's vocabulary (v2 `rope_dim`).
+    # The reference's RoPE module `dim` (v2 `rope_dim`): each of the 3 axes rotates 2 * ((rope_dim // 3) // 2)
+    # channels. Version 1 ignores it: the 7B code always builds its RoPE with head_dim // 2.
     rope_dim: int = 128
     # Cap on latent frames used to size temporal windows.
     window_time_cap: int = 30
     attention_backend: Literal["auto", "flash", "sdpa"] = "auto"
+    # Version 2 only. The reference 3B code mixes up text q/k across samples of a packed batch (sample i > 0
+    # gets rows of a per-window repeated copy of the text at the un-repeated offsets; see
+    # seedvr/models/packing.py). True reproduces the reference bit for bit, batched; with False every sample
+    # of a batch gives exactly what it gives alone. Single-sample calls are identical either way.
+    batch_text_quirk: bool = True
     extra: dict = field(default_factory=dict, compare=False, hash=False)
 
     def __post_init__(self) -> None:
@@ -44,6 +50,14 @@ class DiTConfig:
             )
         if self.mm_layers is not None and not 0 <= self.mm_layers <= self.num_layers:
             raise ValueError(f"mm_layers={self.mm_layers} must lie in [0, num_layers={self.num_layers}]")
+        if self.attention_backend not in ("auto", "flash", "sdpa"):
+            raise ValueError(
+                f"attention_backend must be 'auto', 'flash' or 'sdpa', got {self.attention_backend!r}"
+            )
+        if 6 * (self.rope_axis_dim // 2) > self.head_dim:
+            raise ValueError(f"RoPE covers {6 * (self.rope_axis_dim // 2)} channels > head_dim={self.head_dim}")
+        if len(self.patch_size) != 3 or self.patch_size[0] != 1:
+            raise ValueError(f"patch_size must be (1, ph, pw) (no temporal patching), got {self.patch_size}")
 
     @property
     def txt_dim(self) -> int:
@@ -59,6 +73,16 @@ class DiTConfig:
         if self.version == 1 or self.mm_layers is None:
             return self.num_layers
         return self.mm_layers
+
+    @property
+    def rope_kind(self) -> str:
+        """'lang' (v2 MM-RoPE, integer positions, text rotated) or 'pixel' (v1, linspace(-1, 1) per window)."""
+        return "lang" if self.version == 2 else "pixel"
+
+    @property
+    def rope_axis_dim(self) -> int:
+        """Per-axis rotary dim (rotary-embedding-torch `dim`); the freqs buffer has rope_axis_dim // 2 entries."""
+        return (self.rope_dim if self.version == 2 else self.head_dim // 2) // 3
 
     @property
     def mlp_hidden(self) -> int:
