@@ -240,7 +240,8 @@ def _check_truncation(c: Any, v: Any, pts: list[int], url: str) -> None:
     if declared is None or len(pts) < 2:
         return
     step = (pts[-1] - pts[0]) / (len(pts) - 1)
-    found = float((pts[-1] - pts[0] + step) * v.time_base)
+    # Muxers write either the span (MP4) or the end time (MKV's DURATION tag): compare with the larger.
+    found = float((max(pts[-1], pts[-1] - pts[0]) + step) * v.time_base)
     if declared - found > max(2 * step * float(v.time_base), 0.05 * declared):
         raise TruncatedVideoError(
             f"{url}: the header declares {declared:.3f} s of video but only {found:.3f} s are present; "

@@ -1,0 +1,256 @@
+"""Stitch restored segments into one video: cross-fade overlaps, encode once, copy audio once.
+
+Streaming: segments are read in order and a frame is encoded as soon as no later segment can
+change it, so memory holds at most one overlap of frames, whatever the video's length. The output
+carries the source's pts and time base (VFR survives), colour tags, rotation and display aspect;
+audio and subtitle packets are copied packet for packet. The file appears at its final key only
+once complete.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import av
+import numpy as np
+
+from seedvr.errors import ConfigError, InputError, VideoError
+from seedvr.video.avutil import map_av_error, open_video, resolved_color
+from seedvr.video.blend import blend_frames, crossfade_weights, to_dtype
+from seedvr.video.encode import EncodeSettings, VideoWriter, container_format, output_sar
+from seedvr.video.info import VideoInfo
+from seedvr.video.intermediate import iter_segment
+from seedvr.video.plan import Segment, check_plan
+from seedvr.video.storage import atomic_write, sha256_file
+
+SegmentOpener = Callable[[int], Iterator[np.ndarray]]
+
+
+@dataclass(frozen=True)
+class StitchResult:
+    url: str
+    num_frames: int
+    width: int
+    height: int
+    sha256: str
+    size_bytes: int
+    codec: str
+    pix_fmt: str
+    blend: str
+    copied_packets: dict[int, int] = field(default_factory=dict)  # source stream index -> packets
+    skipped_streams: tuple[str, ...] = ()
+    seconds: float = 0.0
+
+
+def blend_stream(segments: Sequence[Segment], open_segment: SegmentOpener, *, num_frames: int,
+                 blend: str = "linear") -> Iterator[tuple[int, np.ndarray]]:
+    """Yield `(frame_index, frame)` for every output frame in order, overlaps cross-faded.
+
+    `open_segment(k)` yields the restored frames of segment k's window `[window_start, last_output]`.
+    Context frames of segment k are blended into the value the earlier segments produced, with the
+    ramp weight of segment k; a frame is released once no later window contains it.
+    """
+    check_plan(segments, num_frames)
+    crossfade_weights(0, blend)  # validate the name up front
+    pending: dict[int, np.ndarray] = {}
+    next_emit = 0
+    shape: tuple[int, ...] | None = None
+    dtype: np.dtype | None = None
+    for k, seg in enumerate(segments):
+        release_below = segments[k + 1].window_start if k + 1 < len(segments) else num_frames
+        weights = crossfade_weights(seg.context_frames, blend)
+        count = 0
+        for j, frame in enumerate(open_segment(k)):
+            f = seg.window_start + j
+            if f > seg.last_output:
+                raise InputError(f"segment {k} holds more than its {seg.window_frames} window frames")
+            if shape is None:
+                shape, dtype = frame.shape, frame.dtype
+            elif frame.shape != shape or frame.dtype != dtype:
+                raise InputError(f"segment {k} frame {j} is {frame.shape} {frame.dtype}; earlier segments "
+                                 f"were {shape} {dtype}: every segment must be restored at one size")
+            if f < seg.first_output:
+                if f not in pending:
+                    raise InputError(f"segment {k} context frame {f} has no earlier version to blend with")
+                pending[f] = blend_frames(pending[f], frame, float(weights[j]))
+            else:
+                pending[f] = frame
+            count += 1
+            while next_emit <= f and next_emit < release_below and next_emit in pending:
+                yield next_emit, to_dtype(pending.pop(next_emit), dtype)
+                next_emit += 1
+        if count != seg.window_frames:
+            raise InputError(f"segment {k} holds {count} frames, expected {seg.window_frames} "
+                             f"(window {seg.window_start}..{seg.last_output}); re-run the segment")
+    if next_emit != num_frames or pending:
+        raise VideoError(f"stitching released {next_emit} of {num_frames} frames; the plan is inconsistent")
+
+
+class _PacketCopier:
+    """Copies audio/subtitle packets from the source, interleaved by time with the encoded video."""
+
+    def __init__(self, src: av.container.InputContainer, out: av.container.OutputContainer,
+                 streams: list, url: str) -> None:
+        self.url = url
+        self.out = out
+        self.mapping = {}
+        self.skipped: list[str] = []
+        for s in streams:
+            try:
+                self.mapping[s.index] = out.add_stream_from_template(s)
+            except Exception as exc:  # noqa: BLE001
+                if s.type == "audio":
+                    raise ConfigError(f"{url}: audio codec {s.codec_context.name!r} cannot be copied into this "
+                                      f"container ({exc}); write an .mkv output instead") from exc
+                self.skipped.append(f"{s.type}#{s.index}:{s.codec_context.name}")
+        self.counts = dict.fromkeys(self.mapping, 0)
+        self._iter = src.demux(*[s for s in streams if s.index in self.mapping]) if self.mapping else iter(())
+        self._next: av.Packet | None = None
+        self._done = not self.mapping
+
+    def _peek(self) -> av.Packet | None:
+        while self._next is None and not self._done:
+            try:
+                pkt = next(self._iter)
+            except StopIteration:
+                self._done = True
+                break
+            if pkt.dts is None and pkt.pts is None or pkt.size == 0:
+                continue
+            self._next = pkt
+        return self._next
+
+    def mux_until(self, seconds: float | None) -> None:
+        while (pkt := self._peek()) is not None:
+            ts = pkt.dts if pkt.dts is not None else pkt.pts
+            if seconds is not None and float(ts * pkt.time_base) > seconds:
+                return
+            index = pkt.stream.index
+            pkt.stream = self.mapping[index]
+            self.out.mux(pkt)
+            self.counts[index] += 1
+            self._next = None
+
+
+def stitch_video(
+    info: VideoInfo,
+    segments: Sequence[Segment],
+    segment_urls: Sequence[str],
+    output_url: str,
+    *,
+    settings: EncodeSettings | None = None,
+    blend: str = "linear",
+    checksums: Sequence[str | None] | None = None,
+    copy_audio: bool = True,
+    copy_subtitles: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> StitchResult:
+    """Blend and encode the segments of one video to `output_url` (written atomically)."""
+    settings = settings or EncodeSettings()
+    if len(segment_urls) != len(segments):
+        raise InputError(f"{len(segments)} segments but {len(segment_urls)} segment URLs")
+    if checksums is not None and len(checksums) != len(segments):
+        raise InputError(f"{len(segments)} segments but {len(checksums)} checksums")
+    fmt = container_format(output_url, settings)
+
+    def open_segment(k: int) -> Iterator[np.ndarray]:
+        return iter_segment(segment_urls[k], sha256=checksums[k] if checksums else None)
+
+    return encode_stream(info, blend_stream(segments, open_segment, num_frames=info.num_frames, blend=blend),
+                         output_url, settings=settings, fmt=fmt, blend=blend, copy_audio=copy_audio,
+                         copy_subtitles=copy_subtitles, progress=progress)
+
+
+def encode_stream(
+    info: VideoInfo,
+    frames: Iterator[tuple[int, np.ndarray]],
+    output_url: str,
+    *,
+    settings: EncodeSettings,
+    fmt: str | None = None,
+    blend: str = "",
+    copy_audio: bool = True,
+    copy_subtitles: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> StitchResult:
+    """Encode `(index, frame)` pairs with the source's timestamps, tags and rotation, plus stream copies."""
+    t0 = time.perf_counter()
+    fmt = fmt or container_format(output_url, settings)
+    n = info.num_frames
+    ten_bit = settings.use_ten_bit(info.high_bit_depth, info.is_hdr)
+    color = resolved_color(info.color, info.height, info.pix_fmt)
+    with atomic_write(output_url) as tmp, _open_source(info, copy_audio or copy_subtitles) as src:
+        out = av.open(tmp, "w", format=fmt)
+        try:
+            writer: VideoWriter | None = None
+            copier: _PacketCopier | None = None
+            expected = 0
+            for f, frame in frames:
+                if f != expected:
+                    raise VideoError(f"frame {f} arrived where frame {expected} was expected")
+                if writer is None:
+                    h, w = frame.shape[:2]
+                    if settings.is_lossless:  # lossless keeps exactly the frames' bit depth
+                        ten_bit = frame.dtype == np.uint16
+                    writer = VideoWriter(
+                        out, width=w, height=h, time_base=info.time_base, settings=settings,
+                        ten_bit=ten_bit, color=color, rotation=info.rotation,
+                        sar=output_sar(info.sar, (info.width, info.height), (w, h)),
+                        rate=Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else None,
+                    )
+                    copier = _PacketCopier(src, out, _copy_streams(src, info, copy_audio, copy_subtitles),
+                                           info.url) if src is not None else None
+                writer.write(frame, info.pts[f])
+                if copier is not None:
+                    copier.mux_until(float(info.time_of(f)))
+                expected += 1
+                if progress is not None:
+                    progress(expected, n)
+            if writer is None:
+                raise VideoError(f"{info.url}: no frames to encode")
+            if expected != n:
+                raise VideoError(f"{info.url}: encoded {expected} frames but the source has {n}; refusing "
+                                 "to write a video with a different frame count")
+            writer.flush()
+            if copier is not None:
+                copier.mux_until(None)
+        except (VideoError, InputError, ConfigError):
+            out.close()
+            raise
+        except Exception as exc:  # noqa: BLE001
+            out.close()
+            raise map_av_error(exc, output_url, stage="encoding") from exc
+        out.close()
+        digest = sha256_file(tmp)
+        size = os.path.getsize(tmp)
+    return StitchResult(
+        url=output_url, num_frames=expected, width=writer.stream.width, height=writer.stream.height,
+        sha256=digest, size_bytes=size, codec=settings.codec, pix_fmt=writer.pix_fmt, blend=blend,
+        copied_packets=dict(copier.counts) if copier else {},
+        skipped_streams=tuple(copier.skipped) if copier else (), seconds=time.perf_counter() - t0,
+    )
+
+
+def _copy_streams(src: av.container.InputContainer, info: VideoInfo, audio: bool, subs: bool) -> list:
+    want = {s.index for s in info.audio} if audio else set()
+    if subs:
+        want |= {s.index for s in info.subtitles}
+    return [s for s in src.streams if s.index in want]
+
+
+class _NullContext:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _open_source(info: VideoInfo, needed: bool):  # noqa: ANN202 - a context manager or a null one
+    if needed and (info.audio or info.subtitles):
+        return open_video(info.decode_url)
+    return _NullContext()
