@@ -1,0 +1,148 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Ad-hoc restore
+# MAGIC
+# MAGIC Restores the catalog rows you select, with the restore job's own functions and this notebook's
+# MAGIC Spark session. Select rows with a SQL `predicate` over the `videos` table (for example
+# MAGIC `content_class = 'film' AND duration_s < 60`) or a comma-separated list of `ids`; pick a `preset`.
+# MAGIC Videos already restored with the same model and config are skipped.
+# MAGIC
+# MAGIC The inputs are checked before any GPU time is spent: an invalid predicate, an empty selection or a
+# MAGIC preset too large for the cluster's GPUs stops here with a message.
+# MAGIC
+# MAGIC * On Databricks: run it as the `restore_adhoc` job of the bundle, or on a GPU cluster with the
+# MAGIC   project's wheel installed (`%pip install <wheel>`). The widgets are the job's parameters.
+# MAGIC * Locally: `python notebooks/adhoc_restore.py` runs on the embedded engine; widgets read
+# MAGIC   `SEEDVR_WIDGET_<NAME>` environment variables, else their defaults.
+
+# COMMAND ----------
+
+import os
+import sys
+from typing import Any
+
+try:
+    import jobs  # noqa: F401 - the installed wheel
+except ImportError:  # a checkout synced to the workspace: the bundle root is the notebook folder's parent
+    sys.path.insert(0, os.path.abspath(".."))
+
+
+def widget(name: str, default: str = "", label: str | None = None) -> str:
+    """A text widget on Databricks (job parameters fill it); an environment variable or the default elsewhere."""
+    dbutils = globals().get("dbutils")
+    if dbutils is not None:
+        dbutils.widgets.text(name, default, label or name)
+        return dbutils.widgets.get(name).strip()
+    return os.environ.get(f"SEEDVR_WIDGET_{name.upper()}", default).strip()
+
+
+def show(obj: Any, limit: int = 20) -> None:
+    """`display` on Databricks, a printed table elsewhere."""
+    display = globals().get("display")
+    if display is not None:
+        display(obj)
+    elif hasattr(obj, "toPandas"):
+        print(obj.limit(limit).toPandas().to_string())
+    else:
+        print(obj.head(limit).to_string() if hasattr(obj, "head") else obj)
+
+
+# COMMAND ----------
+
+# MAGIC %md ## Parameters
+
+# COMMAND ----------
+
+on_databricks = "DATABRICKS_RUNTIME_VERSION" in os.environ
+profile = widget("profile", "databricks_dev" if on_databricks else "local", "job profile (conf/<name>.yaml)")
+catalog = widget("catalog", "", "catalog (empty: the profile's tables)")
+schema = widget("schema", "", "schema")
+predicate = widget("predicate", "", "SQL predicate over videos")
+ids = widget("ids", "", "video ids, comma-separated")
+preset = widget("preset", "", "preset (empty: the profile's)")
+weights_root = widget("weights_root", "", "weights folder")
+output_root = widget("output_root", "", "output root")
+gpu_slots = widget("gpu_slots", "", "GPU slots (partitions of the restore stage)")
+node_type = widget("node_type", "", "GPU node type (empty: this cluster's)")
+
+# COMMAND ----------
+
+# MAGIC %md ## Configuration and session
+
+# COMMAND ----------
+
+from jobs.config import load_config  # noqa: E402
+from jobs.engine import get_engine  # noqa: E402
+from seedvr.errors import ConfigError  # noqa: E402
+
+overrides: dict[str, Any] = {}
+if catalog or schema:
+    overrides["tables"] = {"root": None, "catalog": catalog or None, "schema": schema or None}
+if preset or weights_root:
+    overrides["model"] = {k: v for k, v in (("preset", preset), ("weights", weights_root)) if v}
+if output_root:
+    overrides["storage"] = {"output_root": output_root}
+if gpu_slots:
+    overrides["execution"] = {"gpu_slots": int(gpu_slots)}
+cfg = load_config(profile, overrides)
+
+# Databricks (and the tests) provide `spark`; a laptop starts the profile's engine.
+engine = get_engine(cfg.engine, globals().get("spark"))
+spark = engine.spark
+print(f"profile {cfg.profile}, engine {engine.name}, preset {cfg.model.preset}, output {cfg.storage.output_root}")
+
+# COMMAND ----------
+
+# MAGIC %md ## Check the inputs before any GPU time is spent
+
+# COMMAND ----------
+
+from jobs import sizing  # noqa: E402
+from jobs.selection import apply_selection, make_selection, validate_predicate  # noqa: E402
+from jobs.tables import table_refs  # noqa: E402
+
+
+def cluster_node_type() -> str:
+    """The worker node type of the attached Databricks cluster, or "" elsewhere."""
+    if not on_databricks:
+        return ""
+    try:
+        return spark.conf.get("spark.databricks.clusterUsageTags.clusterNodeType") or ""
+    except Exception:  # noqa: BLE001 - not every runtime exposes the tag
+        return ""
+
+
+if not predicate and not ids:
+    raise ConfigError("set the 'predicate' or the 'ids' widget: an ad-hoc run restores selected rows only "
+                      "(the nightly job restores everything pending)")
+node = node_type or cluster_node_type()
+if node:
+    sizing.check_preset_fits(cfg.model.preset, node)
+tables = table_refs(cfg.tables)
+if predicate:
+    validate_predicate(spark, tables.videos, predicate)
+selection = make_selection(predicate=predicate, ids=ids)
+selected = apply_selection(spark, tables.videos.read(spark), selection)
+n_selected = selected.count()
+if n_selected == 0:
+    raise ConfigError(f"the selection matches no video in {tables.videos.label}: {selection.describe()}")
+print(f"{n_selected} video(s) match: {selection.describe()}")
+show(selected.select("video_id", "uri", "content_class", "added_date", "num_frames", "width", "height"))
+
+# COMMAND ----------
+
+# MAGIC %md ## Restore
+
+# COMMAND ----------
+
+from jobs.pipeline import run_restore  # noqa: E402
+
+report = run_restore(spark, cfg, selection, engine=engine.name, log=print)
+print(f"run {report.run_id}: {report.videos_ok} video(s) restored, {report.videos_failed} failed, "
+      f"{report.restored_segments} segment(s) restored, {report.skipped_segments} already done")
+if len(report.restorations):
+    show(report.restorations[["video_id", "status", "output_uri", "error_class", "error_message"]])
+
+# COMMAND ----------
+
+engine.stop()  # stops only an engine this notebook started (never the Databricks session)

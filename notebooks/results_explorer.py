@@ -1,0 +1,195 @@
+# Databricks notebook source
+# MAGIC %md
+# MAGIC # Results explorer
+# MAGIC
+# MAGIC What the restore runs produced, read from the result tables:
+# MAGIC
+# MAGIC 1. quality score distributions across the restored catalog, per preset;
+# MAGIC 2. one video before and after, frames side by side;
+# MAGIC 3. that video's per-frame score curves, with the segment joins marked (a seam shows as a spike there);
+# MAGIC 4. the provenance of its output: run, job run, code version, weights, config hash, engine, devices.
+# MAGIC
+# MAGIC Pick the video with the `video_id` widget (empty: the most recent successful restoration). Plots are
+# MAGIC written as PNG files under `plots_dir` and shown inline on Databricks. Locally,
+# MAGIC `python notebooks/results_explorer.py` runs on the embedded engine; widgets read
+# MAGIC `SEEDVR_WIDGET_<NAME>` environment variables, else their defaults.
+
+# COMMAND ----------
+
+import base64
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+try:
+    import jobs  # noqa: F401 - the installed wheel
+except ImportError:  # a checkout synced to the workspace: the bundle root is the notebook folder's parent
+    sys.path.insert(0, os.path.abspath(".."))
+
+
+def widget(name: str, default: str = "", label: str | None = None) -> str:
+    """A text widget on Databricks; an environment variable or the default elsewhere."""
+    dbutils = globals().get("dbutils")
+    if dbutils is not None:
+        dbutils.widgets.text(name, default, label or name)
+        return dbutils.widgets.get(name).strip()
+    return os.environ.get(f"SEEDVR_WIDGET_{name.upper()}", default).strip()
+
+
+def show(obj: Any, limit: int = 20) -> None:
+    """`display` on Databricks, a printed table elsewhere."""
+    display = globals().get("display")
+    if display is not None:
+        display(obj)
+    else:
+        print(obj.head(limit).to_string() if hasattr(obj, "head") else obj)
+
+
+def show_png(path: Path) -> None:
+    """Inline image on Databricks; the file path elsewhere."""
+    display_html = globals().get("displayHTML")
+    if display_html is not None:
+        data = base64.b64encode(path.read_bytes()).decode()
+        display_html(f'<img src="data:image/png;base64,{data}" style="max-width:100%"/>')
+    else:
+        print(f"wrote {path}")
+
+
+# COMMAND ----------
+
+# MAGIC %md ## Parameters
+
+# COMMAND ----------
+
+on_databricks = "DATABRICKS_RUNTIME_VERSION" in os.environ
+profile = widget("profile", "databricks_dev" if on_databricks else "local", "job profile (conf/<name>.yaml)")
+catalog = widget("catalog", "", "catalog (empty: the profile's tables)")
+schema = widget("schema", "", "schema")
+video_id = widget("video_id", "", "video to inspect (empty: latest restored)")
+max_frames = int(widget("max_frames", "96", "frames scored for the curves") or 96)
+plots_dir = Path(widget("plots_dir", "/tmp/seedvr_plots" if on_databricks else "./var/plots", "PNG folder"))
+
+# COMMAND ----------
+
+from jobs.config import load_config  # noqa: E402
+from jobs.engine import get_engine  # noqa: E402
+from jobs.tables import table_refs  # noqa: E402
+from seedvr.errors import ConfigError  # noqa: E402
+
+overrides: dict[str, Any] = {}
+if catalog or schema:
+    overrides["tables"] = {"root": None, "catalog": catalog or None, "schema": schema or None}
+cfg = load_config(profile, overrides)
+engine = get_engine(cfg.engine, globals().get("spark"))
+spark = engine.spark
+tables = table_refs(cfg.tables)
+plots_dir.mkdir(parents=True, exist_ok=True)
+
+restorations = tables.restorations.read(spark).toPandas()
+ok = restorations[restorations["status"] == "ok"]
+print(f"{len(restorations)} restoration row(s) in {tables.restorations.label}, {len(ok)} ok")
+if ok.empty:
+    raise ConfigError(f"no successful restoration in {tables.restorations.label}: run the restore job first")
+show(restorations.groupby(["preset", "status"]).size().rename("videos").reset_index())
+
+# COMMAND ----------
+
+# MAGIC %md ## 1. Score distributions across the catalog
+
+# COMMAND ----------
+
+from seedvr.quality.plots import frame_strip, score_curves, score_histograms  # noqa: E402
+
+scores = ok.assign(scores=ok["scores"].map(lambda m: dict(m or {})))
+keys = sorted({k for m in scores["scores"] for k in m})
+# Per-video aggregates that compare across videos: means of the per-frame scores and the worst seam.
+picked = [k for k in keys if k.endswith("_mean") and not k.startswith("input_")][:4] + [
+    k for k in keys if k == "seam_max"]
+if not picked:
+    picked = keys[:4]
+if picked:
+    hist = {k: {p: [m.get(k) for m in g["scores"] if m.get(k) is not None] for p, g in scores.groupby("preset")}
+            for k in picked}
+    show_png(score_histograms(hist, plots_dir / "score_histograms.png", title="per-video scores by preset"))
+else:
+    print("the restorations carry no scores yet")
+
+# COMMAND ----------
+
+# MAGIC %md ## 2. Before and after
+
+# COMMAND ----------
+
+import json  # noqa: E402
+
+import numpy as np  # noqa: E402
+from pyspark.sql import functions as F  # noqa: E402
+
+from seedvr.video.decode import read_frames  # noqa: E402
+from seedvr.video.info import VideoInfo  # noqa: E402
+from seedvr.video.probe import probe  # noqa: E402
+
+if video_id:
+    chosen = ok[ok["video_id"] == video_id]
+    if chosen.empty:
+        raise ConfigError(f"video_id {video_id!r} has no successful restoration; "
+                          f"some that do: {', '.join(ok['video_id'].head(5))}")
+else:
+    chosen = ok.sort_values("finished_at", ascending=False)
+row = chosen.iloc[0]
+video_id = str(row["video_id"])
+source = tables.videos.read(spark).filter(F.col("video_id") == video_id).select("info_json").toPandas()
+src_info = VideoInfo.from_dict(json.loads(source["info_json"].iloc[0]))
+out_info = probe(str(row["output_uri"]))
+n = min(src_info.num_frames, out_info.num_frames, max_frames)
+before = read_frames(src_info.url, 0, n, src_info)
+after = read_frames(str(row["output_uri"]), 0, n, out_info)
+print(f"{video_id}: {src_info.width}x{src_info.height} -> {out_info.width}x{out_info.height}, "
+      f"{out_info.num_frames} frames (showing {n})")
+show_png(frame_strip({"before": before, "after": after}, plots_dir / f"{video_id}_strip.png"))
+
+# COMMAND ----------
+
+# MAGIC %md ## 3. Per-frame scores with the segment joins marked
+
+# COMMAND ----------
+
+from seedvr.quality import ScoreConfig, score_clip  # noqa: E402
+from seedvr.quality.sampler import FrameSampler  # noqa: E402
+
+segments = (tables.segments.read(spark)
+            .filter((F.col("video_id") == video_id) & (F.col("config_hash") == str(row["config_hash"])))
+            .select("segment_index", "window_start", "first_output", "last_output", "status", "device",
+                    "worker", "total_s", "run_id")
+            .toPandas().sort_values("segment_index"))
+joins = [int(f) for i, f in zip(segments["segment_index"], segments["first_output"], strict=True)
+         if i > 0 and 0 < f < n]
+clip = score_clip(after, lq=before, joins=joins, config=ScoreConfig(sampler=FrameSampler(max_frames=n)))
+curves = {k: v for k, v in clip.curves.items() if v}
+show_png(score_curves(curves, plots_dir / f"{video_id}_scores.png", joins=joins,
+                      title=f"{video_id} ({row['preset']}), joins at {joins}"))
+if clip.seams:
+    print("seam scores (1 = like the frames around it):", {k: round(v, 3) for k, v in clip.seams.items()})
+
+# COMMAND ----------
+
+# MAGIC %md ## 4. Provenance of this output
+
+# COMMAND ----------
+
+import pandas as pd  # noqa: E402
+
+fields = ["video_id", "uri", "output_uri", "output_sha256", "preset", "config_hash", "file_version", "run_id",
+          "job_id", "job_run_id", "code_version", "weights_sha256", "engine", "device_type", "started_at",
+          "finished_at", "num_segments", "segments_ok"]
+provenance = pd.DataFrame({"field": fields, "value": [row.get(f) for f in fields]})
+show(provenance, limit=len(fields))
+show(segments, limit=len(segments))
+devices = sorted({str(d) for d in segments["device"].dropna()})
+print(f"{len(segments)} segment(s) on {', '.join(devices) or 'unknown devices'}; "
+      f"restore time {np.nansum(segments['total_s'].astype(float)):.1f} s in all")
+
+# COMMAND ----------
+
+engine.stop()  # stops only an engine this notebook started (never the Databricks session)
