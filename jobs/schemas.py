@@ -20,6 +20,8 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from udfs.schemas import RESTORATION_UDF_OUT, SEGMENT_UDF_OUT
+
 
 def _s(*fields: tuple[str, object]) -> StructType:
     return StructType([StructField(n, t, True) for n, t in fields])  # type: ignore[arg-type]
@@ -79,64 +81,10 @@ SEGMENT_PLAN = _s(
     ("run_id", S),
 )
 
-# What udfs.restore_segments returns (the driver adds provenance and staged_at).
-SEGMENT_UDF_OUT = _s(
-    ("video_id", S),
-    ("preset", S),
-    ("config_hash", S),
-    ("segment_index", INT),
-    ("file_version", S),
-    ("status", S),
-    ("error_class", S),
-    ("error_message", S),
-    ("intermediate_uri", S),
-    ("intermediate_sha256", S),
-    ("window_start", L),
-    ("first_output", L),
-    ("last_output", L),
-    ("frames_in", INT),
-    ("frames_out", INT),
-    ("out_height", INT),
-    ("out_width", INT),
-    ("seed", L),
-    ("scores", SCORES),
-    ("read_s", D),
-    ("restore_s", D),
-    ("write_s", D),
-    ("total_s", D),
-    ("device", S),
-    ("worker", S),
-    ("weights_sha256", S),
-)
-
 SEGMENT_RESULTS = StructType(
     list(SEGMENT_UDF_OUT.fields)
     + [StructField(n, t, True) for n, t in PROVENANCE_FIELDS if n != "weights_sha256"]  # type: ignore[arg-type]
     + [StructField("staged_at", TS, True)]
-)
-
-# What udfs.stitch_videos returns (the driver adds provenance and timestamps).
-RESTORATION_UDF_OUT = _s(
-    ("video_id", S),
-    ("preset", S),
-    ("config_hash", S),
-    ("file_version", S),
-    ("uri", S),
-    ("content_class", S),
-    ("status", S),
-    ("error_class", S),
-    ("error_message", S),
-    ("output_uri", S),
-    ("output_sha256", S),
-    ("num_segments", INT),
-    ("segments_ok", INT),
-    ("segments_failed", INT),
-    ("num_frames", L),
-    ("out_width", INT),
-    ("out_height", INT),
-    ("scores", SCORES),
-    ("restore_s", D),
-    ("stitch_s", D),
 )
 
 RESTORATIONS = StructType(

@@ -1,0 +1,123 @@
+"""Shared command-line flags: profile, overrides, tables, model, storage, engine, provenance ids.
+
+Databricks python_wheel_tasks pass `--flag={{job.parameters.x}}`, which arrives as an empty string when the
+parameter is unset; every flag treats an empty value as "not given".
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from jobs.config import JobConfig, deep_merge, load_config, parse_set
+from seedvr.errors import ConfigError
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_CONFIG = 2
+
+EPILOG = """\
+exit codes: 0 done (also when the selection matched nothing, or some videos failed: see the
+restorations table); 1 unexpected error; 2 bad configuration, arguments, predicate, table schema,
+or a run aborted because every segment of the first wave failed for a configuration cause.
+"""
+
+
+def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog=prog, description=description, epilog=EPILOG,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("configuration")
+    g.add_argument("--profile", help="job profile: a name in conf/ (local, s3_example, databricks_dev, "
+                                     "databricks_prod) or a path to a YAML file (default: local)")
+    g.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override any config key, e.g. --set execution.wave_segments=16 (repeatable)")
+    g = p.add_argument_group("tables")
+    g.add_argument("--catalog", help="Unity Catalog catalog: tables become <catalog>.<schema>.<name>")
+    g.add_argument("--schema", help="schema (database) of the tables")
+    g.add_argument("--tables-root", help="folder/URL for path-based Delta tables (when no catalog/schema)")
+    g = p.add_argument_group("engine")
+    g.add_argument("--engine", choices=["sail", "active", "connect"],
+                   help="sail: embedded, started and stopped by the job; active: the running SparkSession "
+                        "(Databricks); connect: a Spark Connect server at --connect-url")
+    g.add_argument("--connect-url", help="sc://host:port for --engine connect")
+    g = p.add_argument_group("storage")
+    g.add_argument("--output-root", help="fsspec URL for segment intermediates and restored videos")
+    g.add_argument("--work-dir", help="local folder for MLflow (sqlite) and scratch files")
+    g = p.add_argument_group("provenance")
+    g.add_argument("--run-id", help="run id to record (default: a new uuid)")
+    g.add_argument("--job-id", help="Databricks job id ({{job.id}}), recorded as provenance")
+    g.add_argument("--job-run-id", help="Databricks job run id ({{job.run_id}}), recorded as provenance")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    return p
+
+
+def add_model_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("model")
+    g.add_argument("--preset", help="seedvr2-3b, seedvr2-7b, seedvr2-7b-sharp, seedvr-3b, seedvr-7b, "
+                                    "tiny-v1, tiny-v2 or identity")
+    g.add_argument("--weights", help="weights file or folder (any fsspec URL); default: the preset's own")
+    g.add_argument("--weights-sha256", help="known sha256 of --weights (else identified by size/etag/mtime)")
+    g.add_argument("--dtype", help="bfloat16, float16 or float32 (default: the preset's)")
+    g.add_argument("--device", help="cpu, cuda or cuda:N (default: the task's GPU, else CPU)")
+    g.add_argument("--seed", type=int, help="run-level seed; each segment derives its own")
+    g.add_argument("--segment-frames", type=int, help="output frames per segment window (4n+1)")
+    g.add_argument("--context-frames", type=int, help="causal overlap frames before each segment")
+    g.add_argument("--gpu-slots", type=int, help="partitions of the restore stage = GPUs x tasks per GPU")
+
+
+def _nz(v: Any) -> Any:
+    return None if v is None or (isinstance(v, str) and not v.strip()) else v
+
+
+def config_from_args(args: argparse.Namespace) -> JobConfig:
+    """Profile <- --set overrides <- dedicated flags (flags win)."""
+    over = parse_set(args.overrides)
+    flags: dict[str, Any] = {}
+
+    def put(path: str, value: Any) -> None:
+        value = _nz(value)
+        if value is None:
+            return
+        node = flags
+        *head, last = path.split(".")
+        for h in head:
+            node = node.setdefault(h, {})
+        node[last] = value
+
+    put("tables.catalog", getattr(args, "catalog", None))
+    put("tables.schema", getattr(args, "schema", None))
+    put("tables.root", getattr(args, "tables_root", None))
+    put("engine.kind", getattr(args, "engine", None))
+    put("engine.url", getattr(args, "connect_url", None))
+    put("storage.output_root", getattr(args, "output_root", None))
+    put("storage.work_dir", getattr(args, "work_dir", None))
+    for flag, path in (("preset", "model.preset"), ("weights", "model.weights"),
+                       ("weights_sha256", "model.weights_sha256"), ("dtype", "model.dtype"),
+                       ("device", "model.device"), ("seed", "model.seed"),
+                       ("segment_frames", "segments.segment_frames"),
+                       ("context_frames", "segments.context_frames"), ("gpu_slots", "execution.gpu_slots")):
+        put(path, getattr(args, flag, None))
+    return load_config(_nz(args.profile), deep_merge(over, flags))
+
+
+def run_main(fn: Callable[[argparse.Namespace], int], parser: argparse.ArgumentParser,
+             argv: Sequence[str] | None) -> int:
+    """Parse, run, map errors to exit codes with one clear line on stderr."""
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return fn(args)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception as exc:  # noqa: BLE001
+        from seedvr.errors import SeedVRError
+
+        if isinstance(exc, SeedVRError) and exc.error_class in ("config", "checkpoint"):
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_CONFIG
+        raise

@@ -1,0 +1,115 @@
+"""Where evaluation results go besides the report: one Delta table and one MLflow run (driver only).
+
+The table holds one row per (evaluation run, video, restorer): headline scores as columns for SQL, every
+score in a `scores` map so new metrics need no schema change, and errors/skipped/notes as text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pyspark.sql.types import (
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+from jobs.evaluate_core import HEADLINE
+from jobs.tables import TableRef, conform, ensure_table, merge
+
+S, D = StringType(), DoubleType()
+
+EVALUATIONS = StructType(
+    [StructField(n, t, True) for n, t in (
+        ("eval_run_id", S), ("video_id", S), ("preset", S), ("content_class", S), ("lq_uri", S), ("hq_uri", S),
+        ("num_frames", LongType()), ("in_width", IntegerType()), ("in_height", IntegerType()),
+        ("out_width", IntegerType()), ("out_height", IntegerType()), ("segments", IntegerType()),
+        ("restore_s", D), ("score_s", D),
+        *((c, D) for c in HEADLINE),
+        ("scores", MapType(S, D, True)), ("score_errors", S), ("skipped", S), ("notes", S),
+        ("error_class", S), ("error_message", S), ("restorer_info", S), ("settings", S),
+        ("code_version", S), ("engine", S), ("mlflow_run_id", S), ("evaluated_at", TimestampType()),
+    )]
+)
+KEYS = ("eval_run_id", "video_id", "preset")
+
+
+def table_rows(
+    rows: Sequence[Mapping[str, Any]], *, eval_run_id: str, extra: Mapping[str, Any]
+) -> list[dict[str, Any]]:
+    """Flat report rows -> table rows: numeric scores into `scores`, `<x>_error` texts into JSON."""
+    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    names = {f.name for f in EVALUATIONS.fields}
+    out = []
+    for r in rows:
+        scores = {k: float(v) for k, v in r.items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+                  and k not in names and math.isfinite(float(v))}
+        errors = {k: v for k, v in r.items() if k.endswith("_error") and k not in names}
+        row = {k: v for k, v in r.items() if k in names}
+        for c in HEADLINE:
+            if isinstance(row.get(c), float) and not math.isfinite(row[c]):
+                row[c] = None
+        row.update(eval_run_id=eval_run_id, scores=scores, score_errors=json.dumps(errors) if errors else None,
+                   evaluated_at=now, **extra)
+        out.append(row)
+    return out
+
+
+def write_delta(spark: Any, ref: TableRef, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Create or evolve the table, then MERGE on (eval_run_id, video_id, preset): a retried run is harmless."""
+    ensure_table(spark, ref, EVALUATIONS)
+    data = [tuple(r.get(f.name) for f in EVALUATIONS.fields) for r in rows]
+    df = conform(spark.createDataFrame(data, EVALUATIONS), EVALUATIONS)
+    merge(spark, ref, df, keys=KEYS)
+
+
+def _metric_key(*parts: str) -> str:
+    # MLflow keys allow alphanumerics and _ - . space / : only.
+    return "/".join(re.sub(r"[^A-Za-z0-9_.\-]", "_", p) for p in parts)
+
+
+def default_tracking_uri(work_dir: str) -> str:
+    """sqlite:///<work_dir>/mlflow.db: the file store is refused by MLflow 3.13+."""
+    path = Path(work_dir).resolve() / "mlflow.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def log_mlflow(
+    *,
+    tracking_uri: str,
+    experiment: str,
+    run_name: str,
+    params: Mapping[str, Any],
+    summary: Mapping[str, Mapping[str, float]],
+    report_dir: Path,
+    rows: Sequence[Mapping[str, Any]],
+    tags: Mapping[str, str] | None = None,
+) -> str:
+    """One run: parameters, `<preset>/<score>` means over videos, the report folder and a per-video table."""
+    import mlflow
+    import pandas as pd
+
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    mlflow.set_tracking_uri(tracking_uri)
+    mlflow.set_experiment(experiment)
+    with mlflow.start_run(run_name=run_name, tags=dict(tags or {})) as run:
+        mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
+        metrics = {_metric_key(p, k): v for p, s in summary.items() for k, v in s.items() if math.isfinite(v)}
+        mlflow.log_metrics(metrics)
+        mlflow.log_artifacts(str(report_dir), artifact_path="report")
+        flat = pd.DataFrame([{k: v for k, v in r.items() if not isinstance(v, (dict, list))} for r in rows])
+        mlflow.log_table(flat, artifact_file="evaluation_rows.json")
+        return run.info.run_id

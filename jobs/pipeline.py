@@ -1,0 +1,386 @@
+"""The restore job on the driver: select, plan, restore in waves (stage then MERGE), stitch, record.
+
+Resume and idempotency come from three rules: (1) a segment result is appended to the staging table and
+then MERGEd by key (video, config hash, segment) into segment_results, and a run first MERGEs any staged
+rows an interrupted run left behind; (2) segments already `ok` for the same config hash and file version
+are never planned again; (3) every file is written atomically at a key that is a function of the row.
+Killing the job anywhere and running it again therefore converges to the tables of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from jobs import progress_bars
+from jobs.config import JobConfig, config_hash
+from jobs.provenance import Provenance, make_provenance, new_run_id
+from jobs.schemas import RESTORATIONS, SEGMENT_PLAN, SEGMENT_RESULTS
+from jobs.selection import Selection, apply_selection
+from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge, table_refs
+from jobs.weights import weights_identity
+from seedvr.errors import ConfigError, SeedVRError
+from seedvr.video.storage import atomic_write, remove
+from udfs.model_cache import ModelSpec
+from udfs.plan import PlanSegments
+from udfs.restore_segments import RestoreSegments, RestoreSettings
+from udfs.stitch import StitchSettings, StitchVideos
+
+# Test hook: SIGKILL this process right after the N-th staging append (kill/resume tests).
+KILL_AFTER_STAGED_ENV = "SEEDVR_KILL_AFTER_STAGED"
+
+
+class JobAborted(SeedVRError):
+    """Every segment of the first wave failed for a configuration cause (bad weights, bad preset)."""
+
+    error_class = "config"
+
+
+@dataclass
+class RestoreReport:
+    run_id: str
+    config_hash: str
+    provenance: Provenance
+    selection: str
+    selected: int = 0
+    planned_segments: int = 0
+    skipped_segments: int = 0
+    restored_segments: int = 0
+    failed_segments: int = 0
+    recovered_segments: int = 0
+    videos_ok: int = 0
+    videos_failed: int = 0
+    frames_restored: int = 0
+    restore_s: float = 0.0
+    wall_s: float = 0.0
+    stage_s: dict[str, float] = field(default_factory=dict)
+    restorations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    message: str = ""
+    mlflow_run_id: str | None = None
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+@contextlib.contextmanager
+def _timed(report: RestoreReport, name: str) -> Iterator[None]:
+    t0 = time.perf_counter()
+    try:
+        yield
+    finally:
+        report.stage_s[name] = report.stage_s.get(name, 0.0) + time.perf_counter() - t0
+
+
+def check_output_writable(output_root: str) -> None:
+    """Write and delete a marker under the output root, so an unwritable location fails up front."""
+    url = output_root.rstrip("/") + "/.seedvr-write-check"
+    try:
+        with atomic_write(url) as tmp, open(tmp, "wb") as f:
+            f.write(b"ok")
+        remove(url)
+    except Exception as exc:  # noqa: BLE001
+        raise ConfigError(
+            f"output root {output_root!r} is not writable ({type(exc).__name__}: {exc}); "
+            "fix the permissions or point storage.output_root (--output-root) elsewhere"
+        ) from None
+
+
+def _provenance_cols(prov: Provenance) -> dict[str, Any]:
+    cols = prov.columns()
+    cols.pop("weights_sha256")  # segment rows carry the digest the executor saw
+    return cols
+
+
+def _with_literals(df: Any, values: dict[str, Any]) -> Any:
+    from pyspark.sql import functions as F
+
+    for k, v in values.items():
+        df = df.withColumn(k, F.lit(v))
+    return df
+
+
+def _latest_per_key(df: Any, keys: list[str], order_col: str) -> Any:
+    from pyspark.sql import functions as F
+    from pyspark.sql.window import Window
+
+    w = Window.partitionBy(*keys).orderBy(F.col(order_col).desc())
+    return df.withColumn("_rn", F.row_number().over(w)).filter("_rn = 1").drop("_rn")
+
+
+def merge_staged(spark: Any, tables: Tables, staged: Any, meta: str) -> None:
+    """MERGE staged segment rows (latest per key) into segment_results; a failure never replaces an ok."""
+    src = conform(_latest_per_key(staged, ["video_id", "config_hash", "segment_index"], "staged_at"),
+                  SEGMENT_RESULTS)
+    merge(spark, tables.segments, src,
+          update_when="s.status = 'ok' OR t.status <> 'ok' OR t.file_version <> s.file_version",
+          user_metadata=meta)
+
+
+def recover_staged(spark: Any, tables: Tables, chash: str, meta: str) -> int:
+    """Merge staged rows of this config that an interrupted run appended but never merged."""
+    from pyspark.sql import functions as F
+
+    staged = tables.segment_staging.read(spark).filter(F.col("config_hash") == chash).alias("s")
+    merged = tables.segments.read(spark).filter(F.col("config_hash") == chash)
+    keys = ["video_id", "config_hash", "segment_index", "file_version", "status", "staged_at"]
+    missing = staged.join(merged.select(*keys), on=keys, how="left_anti")
+    n = missing.count()
+    if n:
+        merge_staged(spark, tables, missing, meta)
+    return n
+
+
+def _maybe_kill(counter: list[int]) -> None:
+    limit = os.environ.get(KILL_AFTER_STAGED_ENV)
+    counter[0] += 1
+    if limit and counter[0] >= int(limit):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _chunks(df: pd.DataFrame, n: int) -> Iterator[pd.DataFrame]:
+    for i in range(0, len(df), n):
+        yield df.iloc[i : i + n]
+
+
+def run_restore(
+    spark: Any,
+    cfg: JobConfig,
+    selection: Selection,
+    *,
+    engine: str = "sail",
+    run_id: str | None = None,
+    job_id: str | None = None,
+    job_run_id: str | None = None,
+    show_progress: bool = False,
+    track: bool | None = None,
+    log: Callable[[str], None] = lambda _m: None,
+) -> RestoreReport:
+    """Restore the selected catalog rows; returns counts, this run's rows and timings."""
+    from pyspark.sql import functions as F
+
+    t_start = time.perf_counter()
+    started_at = _utcnow()
+    run_id = run_id or new_run_id()
+    tables = table_refs(cfg.tables)
+    w_id, w_sha = weights_identity(cfg.model.weights, cfg.model.weights_sha256)
+    chash = config_hash(cfg, w_id)
+    prov = make_provenance(run_id=run_id, preset=cfg.model.preset, weights=cfg.model.weights,
+                           weights_sha256=w_sha, config_hash=chash, engine=engine,
+                           job_id=job_id, job_run_id=job_run_id)
+    report = RestoreReport(run_id=run_id, config_hash=chash, provenance=prov, selection=selection.describe())
+    meta = commit_metadata(prov.to_dict(), operation="restore")
+
+    with _timed(report, "setup"):
+        ensure_tables(spark, tables)
+        check_output_writable(cfg.storage.output_root)
+        report.recovered_segments = recover_staged(spark, tables, chash, meta)
+
+    # 1. select: criteria, then drop videos already restored for this config and file version.
+    with _timed(report, "select"):
+        videos = tables.videos.read(spark)
+        selected = apply_selection(spark, videos, selection)
+        if not selection.force:
+            done = (tables.restorations.read(spark)
+                    .filter((F.col("config_hash") == chash) & (F.col("status") == "ok"))
+                    .select("video_id", "file_version"))
+            selected = selected.join(done, on=["video_id", "file_version"], how="left_anti")
+        if selection.limit:
+            selected = selected.orderBy("video_id").limit(selection.limit)
+        sel_pdf = selected.select("video_id", "uri", "content_class", "file_version", "probe_status",
+                                  "error_class", "error_message", "num_frames").toPandas()
+    report.selected = len(sel_pdf)
+    if sel_pdf.empty:
+        report.message = f"selection matched no pending videos ({selection.describe()}); nothing to do"
+        report.wall_s = time.perf_counter() - t_start
+        return report
+    log(f"selected {len(sel_pdf)} videos ({selection.describe()}), config {chash}")
+
+    restoration_rows: list[dict[str, Any]] = []
+    # 2. videos whose probe failed get a failed restoration row at once.
+    bad = sel_pdf[sel_pdf["probe_status"] != "ok"]
+    for r in bad.itertuples(index=False):
+        restoration_rows.append({
+            "video_id": r.video_id, "preset": cfg.model.preset, "config_hash": chash,
+            "file_version": r.file_version, "uri": r.uri, "content_class": r.content_class,
+            "status": "failed", "error_class": r.error_class or "probe",
+            "error_message": f"probe failed: {r.error_message}", "num_segments": 0,
+            "segments_ok": 0, "segments_failed": 0,
+        })
+    good_ids = list(sel_pdf.loc[sel_pdf["probe_status"] == "ok", "video_id"])
+
+    # 3. plan on executors, record the plan, drop segments already restored.
+    with _timed(report, "plan"):
+        plan_pdf = pd.DataFrame(columns=SEGMENT_PLAN.fieldNames())
+        if good_ids:
+            good = videos.filter(F.col("video_id").isin(good_ids)).select(
+                "video_id", "uri", "file_version", "num_frames")
+            planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash)
+            plan_pdf = good.mapInPandas(planner, PlanSegments.output_schema).toPandas()
+        plan_err = plan_pdf[plan_pdf["segment_index"] < 0]
+        for r in plan_err.itertuples(index=False):
+            restoration_rows.append({
+                "video_id": r.video_id, "preset": cfg.model.preset, "config_hash": chash,
+                "file_version": r.file_version, "uri": r.uri, "status": "failed",
+                "error_class": r.error_class, "error_message": f"planning failed: {r.error_message}",
+            })
+        plan_pdf = plan_pdf[plan_pdf["segment_index"] >= 0].reset_index(drop=True)
+        report.planned_segments = len(plan_pdf)
+        if len(plan_pdf):
+            plan_rows = plan_pdf.drop(columns=["error_class", "error_message"]).assign(
+                planned_at=_utcnow(), run_id=run_id)
+            merge(spark, tables.segment_plan, conform(spark.createDataFrame(plan_rows), SEGMENT_PLAN),
+                  user_metadata=meta)
+        done_seg = (tables.segments.read(spark)
+                    .filter((F.col("config_hash") == chash) & (F.col("status") == "ok"))
+                    .select("video_id", "segment_index", "file_version").toPandas())
+        key = ["video_id", "segment_index", "file_version"]
+        todo = plan_pdf.merge(done_seg.assign(_done=True), on=key, how="left")
+        todo = todo[todo["_done"].isna()].drop(columns=["_done"]).reset_index(drop=True)
+        report.skipped_segments = report.planned_segments - len(todo)
+
+    # 4. restore in waves: UDF -> staging append -> MERGE.
+    settings = RestoreSettings(
+        model=ModelSpec.make(cfg.model.preset, cfg.model.weights, cfg.model.dtype, cfg.model.attention,
+                             _model_options(cfg)),
+        config_hash=chash, output_root=cfg.storage.output_root, seed=cfg.model.seed,
+        target=(cfg.model.target.mode, cfg.model.target.value, cfg.model.target.multiple),
+        device=cfg.model.device, tasks_per_gpu=cfg.execution.tasks_per_gpu,
+        torch_threads=cfg.execution.torch_threads,
+    )
+    infos = videos.select("video_id", "info_json")
+    staged_count = [0]
+    with _timed(report, "restore"), progress_bars.bar("segments", len(todo), show_progress) as bar:
+        for wave_no, wave in enumerate(_chunks(todo, cfg.execution.wave_segments)):
+            staged_at = _utcnow()
+            keys_df = spark.createDataFrame(wave[["video_id", "uri", "file_version", "segment_index",
+                                                  "window_start", "first_output", "last_output"]])
+            seg_in = keys_df.join(infos, on="video_id", how="inner")
+            slots = max(1, min(cfg.execution.gpu_slots, len(wave)))
+            out = (seg_in.repartition(slots, "video_id", "segment_index")
+                   .mapInPandas(RestoreSegments(settings), RestoreSegments.output_schema))
+            out = _with_literals(out, {**_provenance_cols(prov), "staged_at": staged_at})
+            with bar.follow():
+                tables.segment_staging.append(conform(out, SEGMENT_RESULTS), user_metadata=meta)
+            _maybe_kill(staged_count)
+            staged = tables.segment_staging.read(spark).filter(
+                (F.col("run_id") == run_id) & (F.col("staged_at") == F.lit(staged_at)))
+            merge_staged(spark, tables, staged, meta)
+            bar.set(len(wave))
+            if wave_no == 0:
+                _abort_if_config_failure(staged, cfg)
+
+    # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
+    with _timed(report, "stitch"):
+        restoration_rows += _reduce(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
+                                    show_progress)
+    finished_at = _utcnow()
+    res_pdf = pd.DataFrame(restoration_rows, columns=RESTORATIONS.fieldNames())
+    for k, v in prov.columns().items():
+        res_pdf[k] = v if k != "weights_sha256" or res_pdf[k].isna().all() else res_pdf[k]
+    res_pdf["started_at"], res_pdf["finished_at"] = started_at, finished_at
+    res_pdf["scores"] = res_pdf["scores"].map(lambda m: m if isinstance(m, dict) else {})
+    with _timed(report, "record"):
+        if len(res_pdf):
+            merge(spark, tables.restorations, conform(spark.createDataFrame(res_pdf, RESTORATIONS), RESTORATIONS),
+                  update_when="s.status = 'ok' OR t.status <> 'ok' OR t.file_version <> s.file_version",
+                  user_metadata=meta)
+    report.restorations = res_pdf
+    report.videos_ok = int((res_pdf["status"] == "ok").sum())
+    report.videos_failed = int((res_pdf["status"] == "failed").sum())
+    report.wall_s = time.perf_counter() - t_start
+    report.message = (f"{report.videos_ok} restored, {report.videos_failed} failed, "
+                      f"{report.restored_segments} segments restored, {report.skipped_segments} skipped")
+    if track if track is not None else cfg.tracking.enabled:
+        from jobs.tracking import log_restore_run
+
+        with _timed(report, "mlflow"):
+            report.mlflow_run_id = log_restore_run(cfg, report)
+    return report
+
+
+def _model_options(cfg: JobConfig) -> dict[str, Any]:
+    """Sampling overrides for from_preset (the colour fix is one of them); none for the identity preset."""
+    if cfg.model.preset == "identity":
+        return {}
+    opts: dict[str, Any] = dict(cfg.model.sampling)
+    if cfg.model.colour_fix is not None:
+        opts.setdefault("color_fix", cfg.model.colour_fix)
+    return opts
+
+
+def _abort_if_config_failure(staged: Any, cfg: JobConfig) -> None:
+    rows = staged.select("status", "error_class", "error_message").toPandas()
+    classes = set(cfg.execution.abort_on_error_classes)
+    if len(rows) and (rows["status"] == "failed").all() and rows["error_class"].isin(classes).all():
+        first = rows.iloc[0]
+        raise JobAborted(
+            f"every segment of the first wave failed with {first['error_class']!r}: {first['error_message']}. "
+            "Nothing already restored was changed; fix the model settings (--preset/--weights) and rerun."
+        )
+
+
+def _reduce(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, sel_pdf: pd.DataFrame,
+            chash: str, videos: Any, report: RestoreReport, show_progress: bool) -> list[dict[str, Any]]:
+    from pyspark.sql import functions as F
+
+    if plan_pdf.empty:
+        return []
+    ids = sorted(set(plan_pdf["video_id"]))
+    segs = (tables.segments.read(spark)
+            .filter((F.col("config_hash") == chash) & F.col("video_id").isin(ids))
+            .select("video_id", "segment_index", "file_version", "status", "error_class", "error_message",
+                    "intermediate_uri", "intermediate_sha256", "window_start", "first_output",
+                    "last_output", "restore_s", "frames_out", "run_id", "scores")
+            .toPandas())
+    plan_key = plan_pdf[["video_id", "segment_index", "file_version"]]
+    segs = plan_key.merge(segs, on=["video_id", "segment_index", "file_version"], how="left")
+    report.segments = segs
+    this_run = segs["run_id"] == report.run_id
+    report.restored_segments = int((this_run & (segs["status"] == "ok")).sum())
+    report.failed_segments = int((this_run & (segs["status"] == "failed")).sum())
+    report.frames_restored = int(segs.loc[this_run & (segs["status"] == "ok"), "frames_out"].fillna(0).sum())
+    report.restore_s = float(segs.loc[this_run, "restore_s"].fillna(0).sum())
+    meta_by_id = sel_pdf.set_index("video_id")
+    rows: list[dict[str, Any]] = []
+    to_stitch = []
+    for vid, g in segs.groupby("video_id", sort=True):
+        m = meta_by_id.loc[vid]
+        base = {"video_id": vid, "preset": cfg.model.preset, "config_hash": chash,
+                "file_version": g["file_version"].iloc[0], "uri": m["uri"], "content_class": m["content_class"],
+                "num_segments": len(g), "segments_ok": int((g["status"] == "ok").sum()),
+                "segments_failed": int((g["status"] == "failed").sum()),
+                "restore_s": float(g["restore_s"].fillna(0).sum())}
+        if base["segments_failed"]:
+            f = g[g["status"] == "failed"].iloc[0]
+            rows.append({**base, "status": "failed", "error_class": f["error_class"],
+                         "error_message": f"segment {int(f['segment_index'])}: {f['error_message']}"})
+        elif base["segments_ok"] == len(g):
+            seg_list = g[["segment_index", "window_start", "first_output", "last_output", "intermediate_uri",
+                          "intermediate_sha256", "scores"]]
+            to_stitch.append({**{k: base[k] for k in ("video_id", "uri", "content_class", "file_version",
+                                                          "restore_s")},
+                              "segments_json": seg_list.to_json(orient="records")})
+    if to_stitch:
+        stitch_in = spark.createDataFrame(pd.DataFrame(to_stitch)).join(
+            videos.select("video_id", "info_json"), on="video_id", how="inner")
+        settings = StitchSettings(preset=cfg.model.preset, config_hash=chash,
+                                  output_root=cfg.storage.output_root, encode=cfg.encode.model_dump())
+        slots = max(1, min(cfg.execution.stitch_slots, len(to_stitch)))
+        with progress_bars.bar("videos", len(to_stitch), show_progress) as bar, bar.follow():
+            out = (stitch_in.repartition(slots, "video_id")
+                   .mapInPandas(StitchVideos(settings), StitchVideos.output_schema).toPandas())
+        for r in out.to_dict(orient="records"):
+            counts = segs[segs["video_id"] == r["video_id"]]
+            r["segments_ok"] = int((counts["status"] == "ok").sum())
+            rows.append(r)
+    return rows

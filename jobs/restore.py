@@ -1,0 +1,54 @@
+"""`seedvr-restore`: restore selected catalog videos segment by segment and record what was done."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from jobs.cli import EXIT_OK, add_model_flags, base_parser, config_from_args, run_main
+from jobs.engine import session
+from jobs.pipeline import run_restore
+from jobs.selection import make_selection
+from jobs.summary import print_summary
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = base_parser("seedvr-restore", "Restore catalog videos with SeedVR on Spark: plan segments, restore "
+                                      "them on GPU executors, stitch, record provenance and scores in Delta "
+                                      "and MLflow. Resumable: a rerun skips what is done.")
+    g = p.add_argument_group("selection (criteria are ANDed; default: all pending videos)")
+    g.add_argument("--predicate", help="SQL boolean expression over the catalog columns, validated up front")
+    g.add_argument("--ids", help="comma-separated video ids")
+    g.add_argument("--date-from", help="first added_date to include (YYYY-MM-DD)")
+    g.add_argument("--date-to", help="last added_date to include (YYYY-MM-DD)")
+    g.add_argument("--content-class", help="only videos of this content class (e.g. archive, ai_generated)")
+    g.add_argument("--limit", type=int, help="at most this many videos (by id order)")
+    g.add_argument("--force", action="store_true",
+                   help="also take videos already restored for this config (segments done are still reused)")
+    add_model_flags(p)
+    g = p.add_argument_group("output")
+    g.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run")
+    g.add_argument("--progress", action="store_true", help="show progress bars for segments and videos")
+    return p
+
+
+def _main(args: argparse.Namespace) -> int:
+    cfg = config_from_args(args)
+    sel = make_selection(predicate=args.predicate, ids=args.ids, date_from=args.date_from, date_to=args.date_to,
+                         content_class=args.content_class, force=args.force, limit=args.limit)
+    with session(cfg.engine) as eng:
+        rep = run_restore(eng.spark, cfg, sel, engine=eng.name, run_id=args.run_id or None,
+                          job_id=args.job_id or None, job_run_id=args.job_run_id or None,
+                          show_progress=args.progress, track=False if args.no_mlflow else None,
+                          log=lambda m: print(m, flush=True))
+    print_summary(cfg, rep)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(_main, build_parser(), argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

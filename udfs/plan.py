@@ -1,0 +1,49 @@
+"""Plan segments on executors: one catalog row in, one row per segment out (pure arithmetic).
+
+Planning runs where the catalog rows are, so a catalog of any size never travels to the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pandas as pd
+
+from seedvr.errors import error_class_of
+from udfs.schemas import PLAN_OUT
+
+INPUT_COLUMNS = ("video_id", "uri", "file_version", "num_frames")
+
+
+@dataclass(frozen=True)
+class PlanSegments:
+    segment_frames: int
+    context_frames: int
+    config_hash: str
+
+    output_schema = PLAN_OUT
+
+    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+        from seedvr.video.plan import plan_segments
+
+        rows = []
+        for r in batch.itertuples(index=False):
+            base = {"video_id": r.video_id, "config_hash": self.config_hash, "file_version": r.file_version,
+                    "uri": r.uri}
+            try:
+                segs = plan_segments(int(r.num_frames), self.segment_frames, self.context_frames)
+            except Exception as exc:  # noqa: BLE001 - one bad row must not stop planning
+                rows.append({**base, "segment_index": -1, "num_segments": 0,
+                             "error_class": error_class_of(exc), "error_message": str(exc)[:2000]})
+                continue
+            for s in segs:
+                rows.append({**base, "segment_index": s.index, "window_start": s.window_start,
+                             "first_output": s.first_output, "last_output": s.last_output,
+                             "num_segments": len(segs)})
+        return pd.DataFrame(rows, columns=PLAN_OUT.fieldNames())
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            if len(batch):
+                yield self.process(batch)

@@ -1,0 +1,70 @@
+"""Probe catalog files on executors: `df.mapInPandas(ProbeVideos(...), PROBE_OUT)`.
+
+seedvr.video.probe runs FFmpeg in a child process with a timeout and a memory cap, so a hostile or broken
+file becomes a failed row (with its error class) instead of a crash of the Sail process.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+
+from seedvr.errors import error_class_of
+from udfs.schemas import PROBE_OUT
+
+INPUT_COLUMNS = ("video_id", "uri")
+
+
+def catalog_columns(info: Any) -> dict[str, Any]:
+    """Catalog columns from a seedvr.video.VideoInfo (the full dict is kept as info_json)."""
+    summ = info.summary()
+    return {
+        "num_frames": int(summ["num_frames"]),
+        "width": int(summ["width"]),
+        "height": int(summ["height"]),
+        "fps": float(summ["fps"]),
+        "duration_s": float(summ["duration_s"]),
+        "codec": summ["codec"],
+        "bit_depth": int(summ["bit_depth"]),
+        "has_audio": int(summ.get("audio_streams", 0)) > 0,
+    }
+
+
+@dataclass(frozen=True)
+class ProbeVideos:
+    """mapInPandas function over rows with `video_id`, `uri`; returns PROBE_OUT rows."""
+
+    timeout_s: float = 60.0
+    max_memory_mb: int = 2048
+
+    output_schema = PROBE_OUT
+
+    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+        from seedvr.video import probe
+
+        rows = []
+        for video_id, uri in zip(batch["video_id"], batch["uri"], strict=True):
+            row: dict[str, Any] = {"video_id": video_id, "uri": uri, "probe_status": "ok"}
+            try:
+                info = probe(uri, timeout_s=self.timeout_s, max_memory_mb=self.max_memory_mb)
+                row.update(catalog_columns(info))
+                row["info_json"] = json.dumps(info.to_dict(), sort_keys=True, default=str)
+                if not row["num_frames"]:
+                    row.update(probe_status="failed", error_class="no_video_stream",
+                               error_message=f"{uri}: probe found no decodable frames")
+            except Exception as exc:  # noqa: BLE001 - a bad file is a failed row, never a failed job
+                row.update(probe_status="failed", error_class=error_class_of(exc),
+                           error_message=f"{type(exc).__name__}: {exc}"[:2000])
+            row["probed_at"] = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            rows.append(row)
+        return pd.DataFrame(rows, columns=PROBE_OUT.fieldNames())
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            if len(batch):
+                yield self.process(batch)

@@ -1,0 +1,129 @@
+"""Restore segments on executors: `df.mapInPandas(RestoreSegments(settings), SEGMENT_UDF_OUT)`.
+
+Shaped like a Curator stage: `setup()` once per task (device slot + cached model), `process()` per batch,
+declared input/output columns, per-row errors in `status`/`error_class`/`error_message`, and idempotent
+writes (the intermediate's key is a function of the row, written atomically), so a retried task is harmless.
+Only metadata and scores come back: frames are read from storage here and written to storage here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from seedvr.errors import error_class_of
+from udfs import progress, segment_io
+from udfs.devices import device_slot
+from udfs.model_cache import ModelSpec, get_restorer, weights_digest
+from udfs.schemas import SEGMENT_UDF_OUT
+
+INPUT_COLUMNS = ("video_id", "uri", "file_version", "info_json", "segment_index", "window_start",
+                 "first_output", "last_output")
+
+
+@dataclass(frozen=True)
+class RestoreSettings:
+    """Plain values only: pickled to every task."""
+
+    model: ModelSpec
+    config_hash: str
+    output_root: str
+    seed: int = 0
+    target: tuple[str, float, int] | None = None  # TargetSize(mode, value, multiple)
+    device: str | None = None
+    tasks_per_gpu: int = 1
+    torch_threads: int | None = None
+    score: bool = True
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _target(settings: RestoreSettings) -> Any:
+    if settings.target is None:
+        return None
+    from seedvr.restorer import TargetSize
+
+    mode, value, multiple = settings.target
+    return TargetSize(mode, float(value), int(multiple))  # type: ignore[arg-type]
+
+
+def segment_scores(source: Any, restored: Any) -> dict[str, float]:
+    """Cheap per-segment aggregates (no-reference and input fidelity on a few frames; temporal and seam
+    scores are computed per video by the stitcher, where the joins are)."""
+    from seedvr.quality import FrameSampler, ScoreConfig, score_clip
+
+    cfg = ScoreConfig(sampler=FrameSampler(max_frames=3), temporal=False)
+    agg = score_clip(restored, lq=source, config=cfg).aggregates()
+    return {k: float(v) for k, v in agg.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+class RestoreSegments:
+    """mapInPandas function; one instance is pickled per task, `setup()` runs on first use."""
+
+    output_schema = SEGMENT_UDF_OUT
+
+    def __init__(self, settings: RestoreSettings) -> None:
+        self.settings = settings
+
+    def process(self, batch: pd.DataFrame, device: str) -> pd.DataFrame:
+        from seedvr.restorer import derive_seed
+
+        s = self.settings
+        rows = []
+        for r in batch.itertuples(index=False):
+            t0 = time.perf_counter()
+            row: dict[str, Any] = {
+                "video_id": r.video_id, "preset": s.model.preset, "config_hash": s.config_hash,
+                "segment_index": int(r.segment_index), "file_version": r.file_version,
+                "window_start": int(r.window_start), "first_output": int(r.first_output),
+                "last_output": int(r.last_output), "device": device,
+                "worker": f"{os.getpid()}:{threading.get_ident()}", "scores": {},
+            }
+            try:
+                seed = derive_seed(str(r.video_id), int(r.segment_index), int(s.seed))
+                row["seed"] = seed
+                restorer = get_restorer(s.model, device)
+                row["weights_sha256"] = weights_digest(restorer.info)
+                info = json.loads(r.info_json) if isinstance(r.info_json, str) else {}
+                frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, info)
+                t1 = time.perf_counter()
+                restored = restorer.restore(frames, seed=seed, target=_target(s))
+                t2 = time.perf_counter()
+                url = segment_io.intermediate_url(s.output_root, s.config_hash, str(r.video_id),
+                                                  str(r.file_version), int(r.segment_index))
+                sha = segment_io.write_segment(url, restored, info)
+                t3 = time.perf_counter()
+                row.update(
+                    status="ok", intermediate_uri=url, intermediate_sha256=sha,
+                    frames_in=int(frames.shape[0]), frames_out=int(restored.shape[0]),
+                    out_height=int(restored.shape[1]), out_width=int(restored.shape[2]),
+                    read_s=t1 - t0, restore_s=t2 - t1, write_s=t3 - t2,
+                )
+                if s.score:
+                    row["scores"] = segment_scores(frames, restored)
+            except Exception as exc:  # noqa: BLE001 - a failed segment is a row, never a failed job
+                row.update(status="failed", error_class=error_class_of(exc),
+                           error_message=f"{type(exc).__name__}: {exc}"[:2000])
+            row["total_s"] = time.perf_counter() - t0
+            rows.append(row)
+            progress.tick("segments")
+        return pd.DataFrame(rows, columns=SEGMENT_UDF_OUT.fieldNames())
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        s = self.settings
+        if s.torch_threads:
+            import torch
+
+            torch.set_num_threads(s.torch_threads)
+        for batch in batches:
+            if not len(batch):
+                continue
+            with device_slot(s.device, s.tasks_per_gpu) as device:
+                out = self.process(batch, device)
+            yield out

@@ -1,0 +1,115 @@
+"""Output schemas of the executor-side functions (declared columns, as Curator's stages declare theirs).
+
+The driver adds provenance columns and timestamps before writing; see jobs/schemas.py for the tables.
+"""
+
+from __future__ import annotations
+
+from pyspark.sql.types import (
+    BooleanType,
+    DoubleType,
+    IntegerType,
+    LongType,
+    MapType,
+    StringType,
+    StructField,
+    StructType,
+    TimestampType,
+)
+
+
+def _s(*fields: tuple[str, object]) -> StructType:
+    return StructType([StructField(n, t, True) for n, t in fields])  # type: ignore[arg-type]
+
+
+S, L, INT, D, TS = StringType(), LongType(), IntegerType(), DoubleType(), TimestampType()
+SCORES = MapType(StringType(), DoubleType(), True)
+
+# What udfs.probe.ProbeVideos returns: one row per file.
+PROBE_OUT = _s(
+    ("video_id", S),
+    ("uri", S),
+    ("probe_status", S),
+    ("error_class", S),
+    ("error_message", S),
+    ("num_frames", L),
+    ("width", INT),
+    ("height", INT),
+    ("fps", D),
+    ("duration_s", D),
+    ("codec", S),
+    ("bit_depth", INT),
+    ("has_audio", BooleanType()),
+    ("info_json", S),
+    ("probed_at", TS),
+)
+
+# What udfs.plan.PlanSegments returns: one row per segment.
+PLAN_OUT = _s(
+    ("video_id", S),
+    ("config_hash", S),
+    ("segment_index", INT),
+    ("file_version", S),
+    ("uri", S),
+    ("window_start", L),
+    ("first_output", L),
+    ("last_output", L),
+    ("num_segments", INT),
+    ("error_class", S),
+    ("error_message", S),
+)
+
+# What udfs.restore_segments returns (the driver adds provenance and staged_at).
+SEGMENT_UDF_OUT = _s(
+    ("video_id", S),
+    ("preset", S),
+    ("config_hash", S),
+    ("segment_index", INT),
+    ("file_version", S),
+    ("status", S),
+    ("error_class", S),
+    ("error_message", S),
+    ("intermediate_uri", S),
+    ("intermediate_sha256", S),
+    ("window_start", L),
+    ("first_output", L),
+    ("last_output", L),
+    ("frames_in", INT),
+    ("frames_out", INT),
+    ("out_height", INT),
+    ("out_width", INT),
+    ("seed", L),
+    ("scores", SCORES),
+    ("read_s", D),
+    ("restore_s", D),
+    ("write_s", D),
+    ("total_s", D),
+    ("device", S),
+    ("worker", S),
+    ("weights_sha256", S),
+)
+
+# What udfs.stitch_videos returns (the driver adds provenance and timestamps).
+RESTORATION_UDF_OUT = _s(
+    ("video_id", S),
+    ("preset", S),
+    ("config_hash", S),
+    ("file_version", S),
+    ("uri", S),
+    ("content_class", S),
+    ("status", S),
+    ("error_class", S),
+    ("error_message", S),
+    ("output_uri", S),
+    ("output_sha256", S),
+    ("num_segments", INT),
+    ("segments_ok", INT),
+    ("segments_failed", INT),
+    ("num_frames", L),
+    ("out_width", INT),
+    ("out_height", INT),
+    ("scores", SCORES),
+    ("restore_s", D),
+    ("stitch_s", D),
+)
+

@@ -1,0 +1,137 @@
+"""Stitch restored segments into one file per video: `df.mapInPandas(StitchVideos(...), RESTORATION_UDF_OUT)`.
+
+Runs on executors over metadata rows (one per video: the segment list as JSON); seedvr.video.stitch_video
+streams the intermediates in order, so no task holds a whole video in memory, writes the final file
+atomically at a deterministic key and returns its scores. A failed stitch is a failed row.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from seedvr.errors import error_class_of
+from udfs import progress, segment_io
+from udfs.schemas import RESTORATION_UDF_OUT
+
+INPUT_COLUMNS = ("video_id", "uri", "content_class", "file_version", "info_json", "segments_json", "restore_s")
+
+
+@dataclass(frozen=True)
+class StitchSettings:
+    preset: str
+    config_hash: str
+    output_root: str
+    encode: Mapping[str, Any] = field(default_factory=dict)
+    score: bool = True
+
+
+def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
+            encode: Mapping[str, Any]) -> dict[str, Any]:
+    """Stream the segments through seedvr.video.stitch_video; returns sha256, size, frames."""
+    from seedvr.video.encode import EncodeSettings
+    from seedvr.video.info import VideoInfo
+    from seedvr.video.plan import Segment
+    from seedvr.video.stitch import stitch_video
+
+    segs = [Segment(int(s["segment_index"]), int(s["window_start"]), int(s["first_output"]),
+                    int(s["last_output"])) for s in segments]
+    enc = {k: v for k, v in dict(encode).items() if v is not None}
+    res = stitch_video(VideoInfo.from_dict(info), segs, [s["intermediate_uri"] for s in segments], out_url,
+                       settings=EncodeSettings(**enc),
+                       checksums=[s.get("intermediate_sha256") for s in segments])
+    return {"sha256": res.sha256, "num_frames": res.num_frames, "width": res.width, "height": res.height,
+            "joins": [seg.first_output for seg in segs[1:]]}
+
+
+SEAM_WINDOW = 6
+
+
+def seam_window_scores(out_url: str, joins: list[int], window: int = SEAM_WINDOW) -> dict[int, float]:
+    """Seam score at each join, decoding only `window` frames either side of it (bounded memory)."""
+    from seedvr.quality import seam_scores, warp_errors
+    from seedvr.video.decode import read_frames
+    from seedvr.video.info import VideoInfo
+    from seedvr.video.probe import default_remux_dir, probe_in_process
+
+    info = VideoInfo.from_dict(probe_in_process(out_url, remux_dir=default_remux_dir()))  # our own output
+    out: dict[int, float] = {}
+    for b in joins:
+        lo, hi = max(0, b - window - 1), min(info.num_frames, b + window + 1)
+        if hi - lo < 3:
+            continue
+        frames = read_frames(out_url, lo, hi, info, threads=1)
+        for v in seam_scores(warp_errors(frames), [b - lo], window=window).values():
+            out[b] = v
+    return out
+
+
+def video_scores(out_url: str, joins: list[int], segment_scores: list[dict[str, float]],
+                 segment_frames: list[int]) -> dict[str, float]:
+    """Per-video aggregates: frame-weighted means of the segment scores, plus seam_max / seam_mean."""
+    import numpy as np
+
+    scores: dict[str, float] = {}
+    keys = sorted({k for d in segment_scores for k in d})
+    for k in keys:
+        vals = [(d[k], n) for d, n in zip(segment_scores, segment_frames, strict=True)
+                if isinstance(d.get(k), (int, float)) and d[k] == d[k]]
+        if vals and not k.endswith(("num_frames", "frames_scored")):
+            w = sum(n for _, n in vals)
+            scores[k] = float(sum(v * n for v, n in vals) / w) if w else float(np.mean([v for v, _ in vals]))
+    if joins:
+        seams = [v for v in seam_window_scores(out_url, joins).values() if v == v]
+        if seams:
+            scores["seam_max"] = float(max(seams))
+            scores["seam_mean"] = float(np.mean(seams))
+    return scores
+
+
+class StitchVideos:
+    output_schema = RESTORATION_UDF_OUT
+
+    def __init__(self, settings: StitchSettings) -> None:
+        self.settings = settings
+
+    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+        s = self.settings
+        rows = []
+        for r in batch.itertuples(index=False):
+            t0 = time.perf_counter()
+            segments = sorted(json.loads(r.segments_json), key=lambda d: int(d["segment_index"]))
+            row: dict[str, Any] = {
+                "video_id": r.video_id, "preset": s.preset, "config_hash": s.config_hash,
+                "file_version": r.file_version, "uri": r.uri, "content_class": r.content_class,
+                "num_segments": len(segments), "segments_ok": len(segments), "segments_failed": 0,
+                "restore_s": float(r.restore_s or 0.0), "scores": {},
+            }
+            try:
+                info = json.loads(r.info_json)
+                out_url = segment_io.output_url(s.output_root, s.config_hash, str(r.video_id), str(r.file_version))
+                res = _stitch(info, segments, out_url, s.encode)
+                row.update(
+                    status="ok", output_uri=out_url, output_sha256=res.get("sha256"),
+                    num_frames=res.get("num_frames"),
+                    out_width=res.get("width"), out_height=res.get("height"),
+                )
+                if s.score:
+                    row["scores"] = video_scores(
+                        out_url, res["joins"], [d.get("scores") or {} for d in segments],
+                        [int(d["last_output"]) - int(d["first_output"]) + 1 for d in segments])
+            except Exception as exc:  # noqa: BLE001 - one bad video must not fail the others
+                row.update(status="failed", error_class=error_class_of(exc),
+                           error_message=f"stitch: {type(exc).__name__}: {exc}"[:2000])
+            row["stitch_s"] = time.perf_counter() - t0
+            rows.append(row)
+            progress.tick("videos")
+        return pd.DataFrame(rows, columns=RESTORATION_UDF_OUT.fieldNames())
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for batch in batches:
+            if len(batch):
+                yield self.process(batch)
