@@ -15,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 import av
+import fsspec
 
 from seedvr.errors import (
     BadTimestampsError,
@@ -93,6 +94,20 @@ def probe_in_process(
 ) -> dict[str, Any]:
     """The probe itself, returning `VideoInfo.to_dict()`; call through `probe` unless already isolated."""
     src = decode_url or url
+    try:
+        return _probe_container(url, src, remux_dir=remux_dir, raw_rate=raw_rate, max_side=max_side,
+                                max_pixels=max_pixels, size_bytes=size_bytes, remuxed=decode_url is not None)
+    except CorruptVideoError as exc:
+        if _mp4_is_cut_short(src):
+            raise TruncatedVideoError(
+                f"{url}: the MP4 ends inside a box or lacks its index ('moov'); the recording or upload "
+                "was cut short: re-upload it (or recover it with a tool such as untrunc)"
+            ) from exc
+        raise
+
+
+def _probe_container(url: str, src: str, *, remux_dir: str, raw_rate: Fraction | None, max_side: int,
+                     max_pixels: int, size_bytes: int, remuxed: bool) -> dict[str, Any]:
     with open_video(src) as c:
         if not c.streams.video:
             kinds = sorted({s.type for s in c.streams}) or ["none"]
@@ -107,7 +122,7 @@ def probe_in_process(
             raise UnsupportedCodecError(
                 f"{url}: codec {cc.name!r} has no decoder in this build; transcode to H.264/HEVC/AV1 first"
             )
-        if decode_url is None and needs_remux(c):
+        if not remuxed and needs_remux(c):
             target = remux_key(remux_dir, url)
             source_format = c.format.name
             c.close()
@@ -118,6 +133,33 @@ def probe_in_process(
             d["container"] = source_format
             return d
         return _describe(c, v, url, src, size_bytes)
+
+
+def _mp4_is_cut_short(url: str) -> bool:
+    """True for an ISO-BMFF file whose top-level boxes run past the end or that has no 'moov' box."""
+    try:
+        with fsspec.open(url, "rb") as f:
+            size = f.size if hasattr(f, "size") and f.size is not None else f.seek(0, 2)
+            f.seek(0)
+            head = f.read(12)
+            if len(head) < 12 or head[4:8] != b"ftyp":
+                return False
+            pos, types = 0, set()
+            while pos + 8 <= size:
+                f.seek(pos)
+                box = f.read(16)
+                box_size, kind = int.from_bytes(box[:4], "big"), box[4:8]
+                if box_size == 1:
+                    box_size = int.from_bytes(box[8:16], "big")
+                elif box_size == 0:
+                    box_size = size - pos
+                if box_size < 8 or pos + box_size > size:
+                    return True
+                types.add(kind)
+                pos += box_size
+            return b"moov" not in types
+    except Exception:  # noqa: BLE001 - a sniffing failure just means "not known to be truncated"
+        return False
 
 
 def _has_decoder(name: str) -> bool:

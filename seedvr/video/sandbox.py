@@ -8,6 +8,7 @@ runaway allocation would take the whole job down. The child is started with `for
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -27,7 +28,12 @@ def _context() -> mp.context.BaseContext:
     return mp.get_context("spawn")
 
 
-def _child(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, max_memory_mb: int | None) -> None:
+def _child(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, max_memory_mb: int | None,
+           environ: dict[str, str]) -> None:
+    # A forkserver child inherits the server's environment from when it started; take the caller's
+    # current one (storage credentials and endpoints may have been set since).
+    os.environ.clear()
+    os.environ.update(environ)
     if max_memory_mb:
         import resource
 
@@ -68,7 +74,7 @@ def run_isolated(
     """
     ctx = _context()
     recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, fn, args, kwargs, max_memory_mb), daemon=True)
+    proc = ctx.Process(target=_child, args=(send, fn, args, kwargs, max_memory_mb, dict(os.environ)), daemon=True)
     proc.start()
     send.close()
     try:
