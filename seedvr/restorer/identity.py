@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+import seedvr
 from seedvr.errors import ConfigError
 from seedvr.restorer.frames import resize_frames, validate_frames
 from seedvr.restorer.target import TargetSize
@@ -22,13 +23,18 @@ class IdentityRestorer:
         if isinstance(scale, bool) or not isinstance(scale, int) or scale < 1:
             raise ConfigError(f"IdentityRestorer scale must be a positive int, got {scale!r}")
         self.scale = scale
+        # Same keys as ClipRestorer.info, so provenance columns have one schema.
         self._info: dict[str, Any] = {
             "preset": "identity",
-            "scale": scale,
-            "weights": None,
-            "weights_sha256": None,
-            "device": "cpu",
+            "weights": {},
+            "weights_sha256": {},
             "dtype": None,
+            "device": "cpu",
+            "attention": None,
+            "sampling": {},
+            "vae_tiling": None,
+            "seedvr_version": seedvr.__version__,
+            "scale": scale,
         }
 
     @property

@@ -131,7 +131,9 @@ def test_info_and_factory(v2):
     info = v2.info
     assert info["preset"] == "tiny-v2" and info["device"] == "cpu" and info["dtype"] == "float32"
     assert info["attention"] == "sdpa" and info["weights_sha256"]["dit"].startswith("random:")
-    assert isinstance(load_restorer("identity", scale=2), IdentityRestorer)
+    identity = load_restorer("identity", scale=2)
+    assert isinstance(identity, IdentityRestorer)
+    assert set(info) <= set(identity.info)  # one provenance schema for both restorers
     assert isinstance(load_restorer("tiny-v2"), ClipRestorer)
 
 
