@@ -370,3 +370,17 @@ def test_backfill_takes_a_date_range_and_content_class_and_requires_dates() -> N
         assert flag in args
     # Idempotence relies on the restore skipping finished work; nothing may ask it to redo work.
     assert not re.search(r"--(force|overwrite|rerun)", args)
+
+
+def test_cluster_finds_the_profiles_in_the_synced_bundle_files() -> None:
+    """The wheel carries no conf/: jobs read the profiles from the bundle's synced files."""
+    import subprocess
+
+    for name, cluster in job_clusters():
+        conf_dir = cluster["spark_env_vars"]["SEEDVR_CONF_DIR"]
+        assert conf_dir == "${workspace.file_path}/conf", name
+    for target in BUNDLE["targets"]:
+        path = ROOT / "conf" / f"databricks_{target}.yaml"
+        assert path.is_file()
+        ignored = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT, check=False)
+        assert ignored.returncode == 1, f"{path.name} is git-ignored, so the bundle would not sync it"

@@ -84,10 +84,12 @@ def test_console_scripts_run_from_the_wheel_not_the_source_tree(venv: Path, tmp_
                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for script in SCRIPTS
     }
+    failures = []
     for script, proc in procs.items():
         out, _ = proc.communicate(timeout=120)
-        assert proc.returncode == 0, f"{script} --help failed:\n{out[-2000:]}"
-        assert "usage" in out.lower(), f"{script} --help printed no usage"
+        if proc.returncode != 0 or "usage" not in out.lower():
+            failures.append(f"{script} --help exited {proc.returncode}:\n{out[-1500:]}")
+    assert not failures, "\n".join(failures)
 
     modules = sorted({target.split(":")[0] for target in SCRIPTS.values()})
     code = "import importlib,sys\nfor m in sys.argv[1:]: print(importlib.import_module(m).__file__)"
