@@ -51,6 +51,19 @@ def resolve_attention(attention: str, device: torch.device) -> str:
     return "sdpa"
 
 
+def coerce_tiling(value: object) -> VAETiling | None:
+    """VAETiling from config-friendly forms: None, a tile size, (tile, overlap) or {tile_px, overlap_px}."""
+    if value is None or isinstance(value, VAETiling):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return VAETiling(value, min(VAETiling.overlap_px, value // 4 // 8 * 8))
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return VAETiling(int(value[0]), int(value[1]))
+    if isinstance(value, Mapping):
+        return VAETiling(**{k: int(v) for k, v in value.items()})
+    raise ConfigError(f"vae_tiling must be None, a tile size in px, (tile_px, overlap_px) or a mapping; got {value!r}")
+
+
 class ClipRestorer:
     """Restores clips with one loaded model; thread-safe (one clip at a time per instance)."""
 
@@ -73,7 +86,7 @@ class ClipRestorer:
         device: str | torch.device | None = None,
         dtype: torch.dtype | None = None,
         attention: str = "auto",
-        vae_tiling: VAETiling | None = None,
+        vae_tiling: VAETiling | int | tuple[int, int] | Mapping[str, int] | None = None,
         cache_dir: str | os.PathLike | None = None,
         **overrides: Any,
     ) -> ClipRestorer:
@@ -82,6 +95,7 @@ class ClipRestorer:
         Keyword `overrides` replace sampling values (steps, cfg_scale, cond_noise_scale, color_fix, ...).
         """
         preset = get_preset(preset)
+        tiling = coerce_tiling(vae_tiling)  # validate before the (slow) load
         if preset.is_identity:
             raise ConfigError("preset 'identity' has no model; use seedvr.restorer.load_restorer or IdentityRestorer")
         if attention not in ("auto", "flash", "sdpa"):
@@ -91,7 +105,8 @@ class ClipRestorer:
         dev = torch.device(device) if device is not None else _default_device()
         dtype = dtype or default_dtype(dev)
         models = load_models(preset, weights, device=dev, dtype=dtype, attention=attention, cache_dir=cache_dir)
-        return cls(preset, models, device=dev, dtype=dtype, attention=attention, vae_tiling=vae_tiling)
+        return cls(preset, models, device=dev, dtype=dtype, attention=attention,
+                   vae_tiling=tiling)
 
     @property
     def info(self) -> Mapping[str, Any]:

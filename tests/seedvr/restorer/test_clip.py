@@ -4,6 +4,7 @@ import torch
 from einops import rearrange
 
 from seedvr.errors import ConfigError, InputError, OutOfMemoryError
+from seedvr.models.vae.tiling import VAETiling
 from seedvr.restorer import ClipRestorer, IdentityRestorer, Restorer, TargetSize, load_restorer
 
 
@@ -125,6 +126,16 @@ def test_bad_seed_and_options(v2):
         ClipRestorer.from_preset("tiny-v2", attention="xformers")
     with pytest.raises(ConfigError, match="identity"):
         ClipRestorer.from_preset("identity")
+
+
+def test_vae_tiling_from_config_values():
+    from seedvr.restorer.clip import coerce_tiling
+
+    assert coerce_tiling(None) is None
+    assert coerce_tiling(256) == VAETiling(256, 64) and coerce_tiling(64) == VAETiling(64, 16)
+    assert coerce_tiling([128, 32]) == coerce_tiling({"tile_px": 128, "overlap_px": 32}) == VAETiling(128, 32)
+    with pytest.raises(ConfigError):
+        coerce_tiling("big")
 
 
 def test_info_and_factory(v2):
