@@ -72,6 +72,9 @@ def resolve(value: Any, target: str, job_params: dict[str, str] | None = None) -
     if not isinstance(value, str):
         return value
     variables = variables_for(target)
+    whole = VAR_REF.fullmatch(value)
+    if whole and "." not in value[len("${var."):-1]:
+        return variables[whole.group(1)]  # a whole-value reference keeps the variable's type, as in the CLI
     for _ in range(3):  # values may refer to ${workspace...} in turn
         value = VAR_REF.sub(lambda m: str(variables[m.group(1)]), value)
         value = value.replace("${bundle.target}", target).replace("${bundle.name}", BUNDLE["bundle"]["name"])
@@ -110,6 +113,17 @@ def test_job_matches_the_bundle_schema(name: str) -> None:
 
     job = Job.from_dict(JOBS[name])  # raises on unknown fields, missing required ones, bad enum values
     assert job.tasks, f"job {name} has no task"
+
+
+@pytest.mark.parametrize("target", ["dev", "prod"])
+def test_job_with_the_target_variables_resolved_matches_the_schema(target: str) -> None:
+    """Values that arrive through variables (enums such as pause_status, counts) are checked too."""
+    from databricks.bundles.jobs import Job
+
+    for name, job in JOBS.items():
+        resolved = resolve(job, target)
+        assert "${var." not in str(resolved), name
+        Job.from_dict(resolved)
 
 
 def test_schema_check_refuses_a_misspelt_field() -> None:
