@@ -27,6 +27,8 @@ REQUIRED_VARIABLES: dict[str, str] = {
     "output_root": "output_root",
     "node_type": "gpu_node_type",
 }
+# Bundle variables only some jobs need; `--require` names them.
+OPTIONAL_VARIABLES: dict[str, str] = {"source": "source_root"}
 JOB_PARAMETERS = ("date_from", "date_to", "content_class", "predicate", "ids")
 
 
@@ -52,8 +54,8 @@ def check_required(values: Mapping[str, object], required: Sequence[str] = tuple
         return
     parts = []
     for name in missing:
-        if name in REQUIRED_VARIABLES:
-            var = REQUIRED_VARIABLES[name]
+        if name in REQUIRED_VARIABLES or name in OPTIONAL_VARIABLES:
+            var = REQUIRED_VARIABLES.get(name) or OPTIONAL_VARIABLES[name]
             parts.append(f"bundle variable '{var}' is empty (set it under targets.<target>.variables in "
                          f"databricks.yml or deploy with --var {var}=...)")
         else:
@@ -103,6 +105,16 @@ def check_weights(preset: str, weights: str) -> None:
                           f"for preset {preset!r}; upload the checkpoint there (see README, Deploy on Databricks)")
 
 
+def check_source(source: str) -> None:
+    """The nightly ingest scans `source_root`; a wrong path would make every night a silent no-op."""
+    import fsspec
+
+    fs, root = fsspec.core.url_to_fs(source)
+    if not fs.exists(root):
+        raise ConfigError(f"bundle variable 'source_root' = {source!r} does not exist; create the folder or "
+                          "point source_root at the landing folder of new videos")
+
+
 def run_checks(args: argparse.Namespace) -> Preflight:
     """Every check that needs no SparkSession, in the order a person would fix them."""
     values = vars(args)
@@ -112,6 +124,8 @@ def run_checks(args: argparse.Namespace) -> Preflight:
     check_gpus(args.node_type, args.gpus_per_node, args.gpu_slots, args.workers)
     if args.check_weights:
         check_weights(args.preset, args.weights)
+    if not _empty(args.source):
+        check_source(args.source)
     return Preflight(args.preset, args.node_type, args.gpus_per_node, args.gpu_slots,
                      get_preset(args.preset).min_gpu_memory_gb)
 
@@ -123,6 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gpus-per-node", type=int, default=1)
     p.add_argument("--gpu-slots", type=int, default=1)
     p.add_argument("--workers", type=int, default=None)
+    p.add_argument("--source", default=None, help="ingest folder (bundle variable source_root)")
     for name in JOB_PARAMETERS:
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None)
     p.add_argument("--require", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], default=[],

@@ -87,3 +87,12 @@ def test_released_preset_needs_its_checkpoint_in_the_weights_folder(tmp_path: Pa
     (tmp_path / "seedvr2_ema_3b_fp16.safetensors").write_bytes(b"")
     code, out = run(argv, capsys)
     assert code == 0, out
+
+
+def test_nightly_source_must_be_set_and_exist(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out = run([*GOOD, "--require=source", "--source="], capsys)
+    assert code == 2 and "bundle variable 'source_root' is empty" in out
+    code, out = run([*GOOD, f"--source={tmp_path / 'missing'}"], capsys)
+    assert code == 2 and "source_root" in out and "does not exist" in out
+    code, _ = run([*GOOD, "--require=source", f"--source={tmp_path}"], capsys)
+    assert code == 0
