@@ -22,7 +22,12 @@ CLIPS: dict[str, tuple[str, dict]] = {
     "audio_mp4": ("audio.mp4", {"audio": True}),
     "mpegts": ("clip.ts", {"fmt": "mpegts", "audio": True}),
     "raw_h264": ("clip.h264", {"fmt": "h264"}),
-    "untagged_sd": ("untagged.mkv", {"color": (2, 0, 2, 2)}),
+    # Lossless 4:4:4 sources: decoding errors are then colour conversion only.
+    "yuv444_709": ("yuv444_709.mkv", {"codec": "ffv1", "pix_fmt": "yuv444p", "n": 4}),
+    "untagged_sd": ("untagged_sd.mkv", {"codec": "ffv1", "pix_fmt": "yuv444p", "n": 4, "color": (2, 0, 2, 2)}),
+    "untagged_hd": ("untagged_hd.mkv", {"codec": "ffv1", "pix_fmt": "yuv444p", "n": 2, "w": 1280, "h": 720,
+                                        "color": (2, 0, 2, 2), "encode_matrix": "itu709"}),
+    "ten_bit_444": ("ten444.mkv", {"codec": "ffv1", "pix_fmt": "yuv444p10le", "n": 4, "color": (9, 1, 9, 16)}),
 }
 
 

@@ -58,6 +58,7 @@ def make_clip(
     color: tuple[int, int, int, int] | None = None,
     gop: int = 8,
     seed: int = 0,
+    encode_matrix: str | None = None,
 ) -> np.ndarray:
     """Write a clip and return the RGB frames that were fed to the encoder."""
     ten_bit = "10" in pix_fmt
@@ -84,7 +85,7 @@ def make_clip(
     durs = vfr_durations(n)
     for t in range(n):
         src = av.VideoFrame.from_ndarray(frames[t], format="rgb48le" if ten_bit else "rgb24")
-        sws = {1: "itu709", 6: "smpte170m", 5: "itu601", 9: "bt2020"}.get(matrix, "itu601")
+        sws = encode_matrix or {1: "itu709", 6: "smpte170m", 5: "itu601", 9: "bt2020"}.get(matrix, "itu601")
         f = src.reformat(format=pix_fmt, dst_colorspace=sws, dst_color_range="JPEG" if rng_ == 2 else "MPEG")
         if vfr:
             f.pts, f.time_base = pts, Fraction(1, 1000)
