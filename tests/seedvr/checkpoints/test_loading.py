@@ -109,3 +109,16 @@ def test_random_init_is_deterministic(tiny):
     again = load_models("tiny-v2")
     _assert_same_weights(tiny.dit, again.dit, torch.float32)
     assert torch.equal(tiny.neg_emb, again.neg_emb) and tiny.neg_emb.shape == (64, 96)
+
+
+def test_fp32_load_on_cpu_assigns_the_mapped_tensors_without_copying(tmp_path, tiny):
+    from seedvr.checkpoints.build import build_vae
+    from seedvr.checkpoints.state_dict import read_state_dict
+
+    path = save_state_dict(tiny.vae, tmp_path / "vae.pth")
+    state = read_state_dict(path)
+    preset = get_preset("tiny-v2")
+    model = _load_into(build_vae(preset.vae), state, device=torch.device("cpu"), dtype=torch.float32,
+                       what="VAE", source=str(path), preset=preset)
+    for name, param in model.named_parameters():
+        assert param.data_ptr() == state[name].data_ptr(), name
