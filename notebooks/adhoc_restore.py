@@ -21,10 +21,16 @@ import os
 import sys
 from typing import Any
 
+# On Databricks a notebook's working directory is its folder; a script knows its own path.
+BUNDLE_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(globals().get("__file__") or "notebook")))
+on_databricks = "DATABRICKS_RUNTIME_VERSION" in os.environ
 try:
     import jobs  # noqa: F401 - the installed wheel
-except ImportError:  # a checkout synced to the workspace: the bundle root is the notebook folder's parent
-    sys.path.insert(0, os.path.abspath(".."))
+except ImportError:  # the bundle's synced files: import the code from the bundle root
+    sys.path.insert(0, BUNDLE_ROOT)
+if on_databricks and os.path.isdir(os.path.join(BUNDLE_ROOT, "conf")):
+    # The wheel carries no conf/: profiles come from the bundle's synced files (as in the jobs).
+    os.environ.setdefault("SEEDVR_CONF_DIR", os.path.join(BUNDLE_ROOT, "conf"))
 
 
 def widget(name: str, default: str = "", label: str | None = None) -> str:
@@ -53,7 +59,6 @@ def show(obj: Any, limit: int = 20) -> None:
 
 # COMMAND ----------
 
-on_databricks = "DATABRICKS_RUNTIME_VERSION" in os.environ
 profile = widget("profile", "databricks_dev" if on_databricks else "local", "job profile (conf/<name>.yaml)")
 catalog = widget("catalog", "", "catalog (empty: the profile's tables)")
 schema = widget("schema", "", "schema")
