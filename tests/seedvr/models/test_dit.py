@@ -169,3 +169,14 @@ def test_bad_inputs_raise_value_errors(mutate, match: str) -> None:  # noqa: ANN
 def test_config_validates_backend() -> None:
     with pytest.raises(ValueError, match="attention_backend"):
         dataclasses.replace(DIT_TINY_V2, attention_backend="cudnn")
+
+
+def test_flops_match_the_derived_720p_figures() -> None:
+    """1280x720x121 frames (latent 31x90x160, 58 text tokens): 3B ~0.57 + 0.10 PFLOP, 7B ~0.91 + 0.13."""
+    from seedvr.models.dit.flops import dit_flops
+
+    for cfg, linear, attention in ((DIT_3B, 0.57e15, 0.10e15), (DIT_7B, 0.91e15, 0.13e15)):
+        f = dit_flops(cfg, [(31, 90, 160)], [58])
+        assert f["linear"] == pytest.approx(linear, rel=0.02)
+        assert f["attention"] == pytest.approx(attention, rel=0.05)
+        assert f["total"] == f["linear"] + f["attention"]
