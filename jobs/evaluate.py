@@ -172,13 +172,14 @@ def _run(args: argparse.Namespace, spark: Any) -> int:
     # 4. MLflow (driver only), then Delta with the run id
     mlflow_run_id = None
     if not args.no_mlflow and cfg.tracking.enabled:
-        from jobs.evaluate_sinks import default_tracking_uri, log_mlflow
+        from jobs.evaluate_sinks import log_mlflow
+        from jobs.tracking import scrub_url, tracking_uri
 
-        uri = cfg.tracking.tracking_uri or default_tracking_uri(cfg.storage.work_dir)
-        mlflow_run_id = log_mlflow(tracking_uri=uri, experiment=args.experiment, run_name=f"evaluate-{run_id[:8]}",
+        uri = tracking_uri(cfg)
+        mlflow_run_id = log_mlflow(cfg, experiment=args.experiment, run_name=f"evaluate-{run_id[:8]}",
                                    params=params, summary=summary, report_dir=out_dir, rows=rows,
                                    tags={"seedvr.job": "evaluate", "seedvr.run_id": run_id})
-        print(f"MLflow run {mlflow_run_id} ({uri})")
+        print(f"MLflow run {mlflow_run_id} ({scrub_url(uri)})")
     if not args.no_delta:
         from jobs.engine import session
         from jobs.evaluate_sinks import table_rows, write_delta

@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-import os
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -26,6 +25,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
+from jobs.config import JobConfig
 from jobs.evaluate_core import HEADLINE
 from jobs.tables import TableRef, conform, ensure_table, merge
 
@@ -80,16 +80,9 @@ def _metric_key(*parts: str) -> str:
     return "/".join(re.sub(r"[^A-Za-z0-9_.\-]", "_", p) for p in parts)
 
 
-def default_tracking_uri(work_dir: str) -> str:
-    """sqlite:///<work_dir>/mlflow.db: the file store is refused by MLflow 3.13+."""
-    path = Path(work_dir).resolve() / "mlflow.db"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return f"sqlite:///{path}"
-
-
 def log_mlflow(
+    cfg: JobConfig,
     *,
-    tracking_uri: str,
     experiment: str,
     run_name: str,
     params: Mapping[str, Any],
@@ -98,14 +91,17 @@ def log_mlflow(
     rows: Sequence[Mapping[str, Any]],
     tags: Mapping[str, str] | None = None,
 ) -> str:
-    """One run: parameters, `<preset>/<score>` means over videos, the report folder and a per-video table."""
+    """One run (same store and artifact conventions as the restore job): parameters, `<preset>/<score>`
+    means over videos, the report folder and a per-video table. Returns the run id."""
     import mlflow
     import pandas as pd
 
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    mlflow.set_tracking_uri(tracking_uri)
-    mlflow.set_experiment(experiment)
-    with mlflow.start_run(run_name=run_name, tags=dict(tags or {})) as run:
+    from jobs.tracking import _artifact_location, tracking_uri
+
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    exp = mlflow.get_experiment_by_name(experiment)
+    exp_id = exp.experiment_id if exp else mlflow.create_experiment(experiment, _artifact_location(cfg))
+    with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=dict(tags or {})) as run:
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         metrics = {_metric_key(p, k): v for p, s in summary.items() for k, v in s.items() if math.isfinite(v)}
         mlflow.log_metrics(metrics)
