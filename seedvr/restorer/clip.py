@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from einops import rearrange
 from torch import Tensor
 
@@ -24,13 +23,12 @@ from seedvr.checkpoints.presets import Preset, get_preset
 from seedvr.diffusion import VelocityFn, augment_condition, classifier_free_guidance, sample, sr_condition
 from seedvr.errors import ConfigError, InputError, OutOfMemoryError
 from seedvr.models.vae.tiling import VAETiling
-from seedvr.restorer.colorfix import color_fix
+from seedvr.restorer.colorfix import adain_apply, channel_stats, wavelet_color_fix
 from seedvr.restorer.frames import validate_frames
+from seedvr.restorer.lq import LQFrames
 from seedvr.restorer.oom import free_accelerator_memory, is_oom, with_tiling_retry
-from seedvr.restorer.padding import SpatialPad, pad_frames, padded_frame_count
+from seedvr.restorer.padding import SpatialPad, padded_frame_count
 from seedvr.restorer.target import TargetSize
-
-_COLOR_FIX_CHUNK = 8  # frames per wavelet pass: bounds the fp32 working set at 1080p
 
 
 def _default_device() -> torch.device:
@@ -148,17 +146,14 @@ class ClipRestorer:
 
     def _restore(self, frames: np.ndarray, seed: int, out_h: int, out_w: int) -> np.ndarray:
         cfg = self.preset.sampling
-        max_value = float(np.iinfo(frames.dtype).max)
         num_frames = frames.shape[0]
         gen = torch.Generator("cpu").manual_seed(seed)  # CPU noise: same values on every device
 
-        # 1. to [-1, 1] at the output size; this is also the colour reference
-        lq = self._to_tensor(frames, max_value, out_h, out_w)  # [T, 3, H, W] fp32
-        # 2. pad to the model's grid: 16 px in space, 4n+1 in time
+        # 1. the LQ at output size in [-1, 1], padded to the model's grid (16 px, 4n+1 frames)
+        lq = LQFrames(frames, self.device, out_h, out_w)
         pad = SpatialPad.for_size(out_h, out_w)
-        x = pad_frames(pad.apply(lq, cfg.spatial_pad), padded_frame_count(num_frames))
-        x = rearrange(x, "t c h w -> 1 c t h w").to(self.dtype)
-        # 3. condition: scaled VAE latent of the LQ (+ optional noise augmentation) and the sr mask
+        x = self._model_input(lq, pad)  # [1, 3, T', H', W'] in the model dtype
+        # 2. condition: scaled VAE latent of the LQ (+ optional noise augmentation) and the sr mask
         vae = self.models.vae
         scale = vae.cfg.scaling_factor
         latent = rearrange(self._encode(x, gen).float() * scale, "1 c t h w -> t h w c")
@@ -168,16 +163,43 @@ class ClipRestorer:
         latent = augment_condition(latent, aug_noise, cfg.cond_noise_scale,
                                    reference_quirk=cfg.cond_noise_reference_quirk)
         cond = sr_condition(latent)
-        # 4. sample in latent space
+        # 3. sample in latent space
         x0 = sample(self._velocity_fn(cond), noise, steps=cfg.steps)
-        # 5. decode, drop the padding, colour-fix, quantise
+        del noise, aug_noise, latent, cond
+        # 4. decode; drop the padding, colour-fix and quantise chunk by chunk
         z = rearrange(x0 / scale, "t h w c -> 1 c t h w")
         out, self.vae_tiling = with_tiling_retry(
-            lambda tiling: vae.decode(z, tiling=tiling), self.vae_tiling, (lq.shape[-2], lq.shape[-1]), "decode"
+            lambda tiling: vae.decode(z, tiling=tiling), self.vae_tiling, (pad.height, pad.width), "decode"
         )
         out = pad.crop(rearrange(out, "1 c t h w -> t c h w")[:num_frames])
-        out = self._color_fix(out, lq, cfg.color_fix)
-        return self._to_numpy(out, max_value, frames.dtype)
+        return self._finish(out, lq, frames.dtype)
+
+    def _model_input(self, lq: LQFrames, pad: SpatialPad) -> Tensor:
+        frames = padded_frame_count(len(lq))
+        x = torch.empty(1, 3, frames, pad.height + pad.pad_bottom, pad.width + pad.pad_right,
+                        dtype=self.dtype, device=self.device)
+        for i, j in lq.spans():
+            x[0, :, i:j] = rearrange(pad.apply(lq.chunk(i, j), self.preset.sampling.spatial_pad), "t c h w -> c t h w")
+        x[0, :, len(lq):] = x[0, :, len(lq) - 1 : len(lq)]  # repeat the last frame up to 4n+1
+        return x
+
+    def _finish(self, out: Tensor, lq: LQFrames, dtype: np.dtype) -> np.ndarray:
+        """Colour fix against the LQ, clip, quantise; [T, 3, H, W] -> (T, H, W, 3) numpy."""
+        method = self.preset.sampling.color_fix
+        if method == "adain":
+            spans = list(lq.spans())
+            stats = (channel_stats(out[i:j] for i, j in spans), channel_stats(lq.chunk(i, j) for i, j in spans))
+        result = np.empty((out.shape[0], out.shape[2], out.shape[3], 3), dtype=dtype)
+        half = lq.max_value / 2
+        for i, j in lq.spans():
+            y = out[i:j].float()
+            if method == "wavelet":
+                y = wavelet_color_fix(y, lq.chunk(i, j))
+            elif method == "adain":
+                y = adain_apply(y, *stats)
+            y = ((y.clamp(-1, 1) + 1) * half).round().to(torch.int32)
+            result[i:j] = rearrange(y, "t c h w -> t h w c").cpu().numpy().astype(dtype)
+        return result
 
     def _encode(self, x: Tensor, gen: torch.Generator) -> Tensor:
         vae, posterior = self.models.vae, self.preset.sampling.posterior
@@ -210,26 +232,3 @@ class ClipRestorer:
             return rearrange(v, "(t h w) c -> t h w c", t=t_, h=h, w=w)
 
         return velocity
-
-    def _to_tensor(self, frames: np.ndarray, max_value: float, out_h: int, out_w: int) -> Tensor:
-        # uint16 has few torch kernels: widen on the host first.
-        host = torch.from_numpy(frames.astype(np.int32) if frames.dtype == np.uint16 else frames)
-        x = rearrange(host.to(self.device), "t h w c -> t c h w").float() / max_value
-        if x.shape[-2:] != (out_h, out_w):
-            # Bicubic as the reference; antialias only acts when shrinking.
-            x = F.interpolate(x, size=(out_h, out_w), mode="bicubic", antialias=True, align_corners=False)
-            x = x.clamp(0.0, 1.0)
-        return x * 2 - 1
-
-    @staticmethod
-    def _color_fix(out: Tensor, lq: Tensor, method: str) -> Tensor:
-        if method != "wavelet":
-            return color_fix(out, lq, method)
-        parts = [color_fix(out[i : i + _COLOR_FIX_CHUNK], lq[i : i + _COLOR_FIX_CHUNK], method)
-                 for i in range(0, out.shape[0], _COLOR_FIX_CHUNK)]
-        return torch.cat(parts)
-
-    @staticmethod
-    def _to_numpy(x: Tensor, max_value: float, dtype: np.dtype) -> np.ndarray:
-        x = ((x.float().clamp(-1, 1) + 1) * (max_value / 2)).round()
-        return rearrange(x.to(torch.int32), "t c h w -> t h w c").cpu().numpy().astype(dtype)

@@ -6,6 +6,8 @@ blurred, so its low-pass band is the better estimate of them.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -40,12 +42,34 @@ def wavelet_color_fix(sample: Tensor, reference: Tensor, levels: int = WAVELET_L
     return high + low
 
 
+def channel_stats(chunks: Iterable[Tensor]) -> tuple[Tensor, Tensor]:
+    """Per-channel mean and (unbiased) std over all frames and pixels of [N, C, H, W] chunks.
+
+    Accumulated in float64 chunk by chunk, so a long clip never needs to be in memory at once.
+    """
+    total = sq = None
+    count = 0
+    for x in chunks:
+        x = x.double()
+        s, q = x.sum((0, 2, 3)), (x * x).sum((0, 2, 3))
+        total, sq = (s, q) if total is None else (total + s, sq + q)
+        count += x.numel() // x.shape[1]
+    if total is None:
+        raise ValueError("channel_stats needs at least one chunk")
+    mean = total / count
+    var = (sq - total * mean) / max(count - 1, 1)
+    return mean.float().view(1, -1, 1, 1), var.clamp_min(0).sqrt().float().view(1, -1, 1, 1)
+
+
+def adain_apply(sample: Tensor, sample_stats: tuple[Tensor, Tensor], ref_stats: tuple[Tensor, Tensor]) -> Tensor:
+    """Shift and scale each channel from the sample's statistics to the reference's."""
+    (s_mean, s_std), (r_mean, r_std) = sample_stats, ref_stats
+    return (sample - s_mean) / (s_std + _EPS) * r_std + r_mean
+
+
 def adain_color_fix(sample: Tensor, reference: Tensor) -> Tensor:
     """Match each channel's mean and std over (frames, H, W) to the reference's."""
-    dims = (0, 2, 3)
-    s_mean, s_std = sample.mean(dims, keepdim=True), sample.std(dims, keepdim=True)
-    r_mean, r_std = reference.mean(dims, keepdim=True), reference.std(dims, keepdim=True)
-    return (sample - s_mean) / (s_std + _EPS) * r_std + r_mean
+    return adain_apply(sample, channel_stats([sample]), channel_stats([reference]))
 
 
 def color_fix(sample: Tensor, reference: Tensor, method: str) -> Tensor:

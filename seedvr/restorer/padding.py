@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor
 
@@ -19,14 +18,6 @@ TEMPORAL_FACTOR = 4
 def padded_frame_count(frames: int) -> int:
     """Smallest 4n+1 >= frames (the causal VAE's frame rule); 1 stays 1."""
     return (max(frames, 1) - 1 + TEMPORAL_FACTOR - 1) // TEMPORAL_FACTOR * TEMPORAL_FACTOR + 1
-
-
-def pad_frames(x: Tensor, frames: int) -> Tensor:
-    """Repeat the last frame of x [T, C, H, W] up to `frames`."""
-    extra = frames - x.shape[0]
-    if extra <= 0:
-        return x
-    return torch.cat([x, x[-1:].expand(extra, *x.shape[1:])], dim=0)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,14 @@ def test_wavelet_colour_fix_pulls_colours_to_the_input(v2):
     assert np.abs(fixed.mean((0, 1, 2)) - target).sum() < np.abs(raw.mean((0, 1, 2)) - target).sum()
 
 
+def test_adain_over_several_chunks_matches_input_statistics(v2):
+    frames = _frames(t=10)  # more frames than one colour-fix chunk
+    r = ClipRestorer(v2.preset.with_sampling(color_fix="adain"), v2.models, device=v2.device, dtype=v2.dtype)
+    out = r.restore(frames, seed=1).astype(float)
+    assert out.shape == frames.shape
+    np.testing.assert_allclose(out.mean((0, 1, 2)), frames.astype(float).mean((0, 1, 2)), atol=3)
+
+
 def test_multistep_cfg_preset_with_overrides():
     r = ClipRestorer.from_preset("tiny-v1", steps=2, cfg_scale=3.0)
     assert r.info["sampling"]["steps"] == 2 and r.info["sampling"]["cond_noise_scale"] == 0.1

@@ -43,3 +43,12 @@ def test_dispatch():
     assert color_fix(sample, ref, "none") is sample
     with pytest.raises(ValueError):
         color_fix(sample, ref, "lab")
+
+
+def test_chunked_statistics_equal_whole_clip_statistics():
+    from seedvr.restorer.colorfix import channel_stats
+
+    x = _img(6, shape=(11, 3, 8, 10))
+    mean, std = channel_stats([x[:4], x[4:8], x[8:]])
+    torch.testing.assert_close(mean.flatten(), x.mean((0, 2, 3)))
+    torch.testing.assert_close(std.flatten(), x.std((0, 2, 3)))

@@ -1,19 +1,12 @@
 import pytest
 import torch
 
-from seedvr.restorer.padding import SpatialPad, pad_frames, padded_frame_count
+from seedvr.restorer.padding import SpatialPad, padded_frame_count
 
 
 @pytest.mark.parametrize(("n", "expected"), [(1, 1), (2, 5), (5, 5), (6, 9), (9, 9), (10, 13)])
 def test_padded_frame_count(n, expected):
     assert padded_frame_count(n) == expected
-
-
-def test_pad_frames_repeats_the_last_frame():
-    x = torch.arange(3.0).view(3, 1, 1, 1).expand(3, 2, 2, 2)
-    y = pad_frames(x, 5)
-    assert y.shape[0] == 5 and torch.equal(y[:3], x) and torch.all(y[3:] == 2.0)
-    assert pad_frames(x, 3) is x
 
 
 @pytest.mark.parametrize("mode", ["replicate", "reflect"])
