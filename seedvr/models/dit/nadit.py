@@ -84,17 +84,23 @@ class NaDiT(nn.Module):
         if key in self._plans:
             self._plans.move_to_end(key)
             return self._plans[key]
+        # Normal tensors even when called under inference_mode, so a cached plan also serves autograd calls.
+        with torch.inference_mode(False):
+            plans = self._build_plans(grids, txt_lens, device)
+        self._plans[key] = plans
+        while len(self._plans) > 4:
+            self._plans.popitem(last=False)
+        return plans
+
+    def _build_plans(self, grids: list[tuple[int, int, int]], txt_lens: list[int], device: torch.device
+                     ) -> dict[bool, WindowPlan]:
         cfg = self.cfg
-        plans = {
+        return {
             shifted: build_window_plan(grids, txt_lens, cfg.num_windows, shifted=shifted,
                                        time_cap=cfg.window_time_cap, rope=cfg.rope_kind,
                                        batch_text_quirk=cfg.version == 2 and cfg.batch_text_quirk, device=device)
             for shifted in (False, True)
         }
-        self._plans[key] = plans
-        while len(self._plans) > 4:
-            self._plans.popitem(last=False)
-        return plans
 
     def check_inputs(self, vid: torch.Tensor, txt: torch.Tensor, vid_shape: torch.Tensor,
                      txt_shape: torch.Tensor, timestep: torch.Tensor | float

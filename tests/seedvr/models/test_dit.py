@@ -180,3 +180,15 @@ def test_flops_match_the_derived_720p_figures() -> None:
         assert f["linear"] == pytest.approx(linear, rel=0.02)
         assert f["attention"] == pytest.approx(attention, rel=0.05)
         assert f["total"] == f["linear"] + f["attention"]
+
+
+def test_backward_works_after_an_inference_mode_call() -> None:
+    """Plans cached by an inference_mode call must not break a later autograd call (e.g. fine-tuning)."""
+    model = tiny(DIT_TINY_V2)
+    inputs = make_inputs(DIT_TINY_V2, [(1, 6, 8)], [3])
+    with torch.inference_mode():
+        model(*inputs)
+    model(*inputs).square().mean().backward()
+    grads = [p.grad for p in model.parameters() if p.requires_grad]
+    assert all(g is not None and torch.isfinite(g).all() for g in grads[:10])
+    assert model.vid_in.proj.weight.grad.abs().sum() > 0
