@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 
 from seedvr.errors import InputError
 
 # BT.601 luma, as SR papers (BasicSR's test_y_channel) compute PSNR/SSIM on Y; kept in [0, 255].
-_Y601 = np.array([0.299, 0.587, 0.114], np.float32)
+_Y601 = np.array([[0.299, 0.587, 0.114]], np.float32)
 
 
 def check_clip(frames: np.ndarray, name: str = "frames") -> np.ndarray:
@@ -25,8 +26,9 @@ def check_clip(frames: np.ndarray, name: str = "frames") -> np.ndarray:
 
 
 def luma(frame: np.ndarray) -> np.ndarray:
-    """(H, W, 3) -> (H, W) float32 Y in [0, 255]."""
-    return frame.astype(np.float32) @ _Y601
+    """(H, W, 3) -> (H, W) float32 Y in [0, 255] (cv2.transform: about twice as fast as a numpy matmul)."""
+    x = frame if frame.dtype == np.float32 else frame.astype(np.float32)
+    return cv2.transform(x, _Y601)
 
 
 def same_size(a: np.ndarray, b: np.ndarray, what: str) -> None:

@@ -21,10 +21,8 @@ DIS_PRESETS = {
 }
 
 
-def _flow(dis: cv2.DISOpticalFlow, a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    ya = np.clip(luma(a), 0, 255).astype(np.uint8)
-    yb = np.clip(luma(b), 0, 255).astype(np.uint8)
-    return dis.calc(ya, yb, None)
+def _luma_u8(frame: np.ndarray) -> np.ndarray:
+    return np.clip(luma(frame), 0, 255).astype(np.uint8)
 
 
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
@@ -54,7 +52,8 @@ def warp_error(
         a = cv2.resize(a, (w, h), interpolation=cv2.INTER_CUBIC)
         b = cv2.resize(b, (w, h), interpolation=cv2.INTER_CUBIC)
     dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
-    fwd, bwd = _flow(dis, a, b), _flow(dis, b, a)
+    ya, yb = _luma_u8(a), _luma_u8(b)
+    fwd, bwd = dis.calc(ya, yb, None), dis.calc(yb, ya, None)
     gx, gy = _grid(h, w)
     mx, my = gx + fwd[..., 0], gy + fwd[..., 1]
     warped = cv2.remap(frames[t + 1].astype(np.float32), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
