@@ -21,7 +21,8 @@ class LQFrames:
     def __init__(self, frames: np.ndarray, device: torch.device, out_h: int, out_w: int) -> None:
         self.max_value = float(np.iinfo(frames.dtype).max)
         # uint16 has few torch kernels: widen on the host first.
-        host = torch.from_numpy(frames.astype(np.int32) if frames.dtype == np.uint16 else frames)
+        # Views such as frames[..., ::-1] (BGR -> RGB) have negative strides torch cannot wrap.
+        host = torch.from_numpy(frames.astype(np.int32) if frames.dtype == np.uint16 else np.ascontiguousarray(frames))
         self.frames = host.to(device)
         self.size = (out_h, out_w)
 

@@ -31,3 +31,10 @@ def test_downscale_is_antialiased():
     frames = np.repeat(board[None, :, :, None], 3, axis=3)
     x = LQFrames(frames, torch.device("cpu"), 4, 4).chunk(0, 1)
     assert x.abs().max() < 0.2
+
+
+def test_reversed_channel_views_are_accepted():
+    frames = _frames(np.uint8, t=2)
+    flipped = frames[..., ::-1]
+    x = LQFrames(flipped, torch.device("cpu"), 12, 20).chunk(0, 2)
+    assert torch.equal(x[:, 0], LQFrames(frames, torch.device("cpu"), 12, 20).chunk(0, 2)[:, 2])
