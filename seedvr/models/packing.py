@@ -69,6 +69,39 @@ def _axis_maps(segments: list[Segment], size: int, pixel: bool) -> tuple[np.ndar
     return seg_id, pos
 
 
+def _sample_windows(grid: tuple[int, int, int], txt_len: int, num_windows: tuple[int, int, int], *,
+                    shifted: bool, time_cap: int, pixel: bool) -> list[tuple[np.ndarray, np.ndarray, tuple]]:
+    """One sample's windows in reference order (w outer, h, t inner): (token rows, RoPE positions, shape)."""
+    t, h, w = grid
+    segs = window_segments(grid, num_windows, shifted=shifted, time_cap=time_cap)
+    (id_t, p_t), (id_h, p_h), (id_w, p_w) = (_axis_maps(s, n, pixel) for s, n in zip(segs, grid, strict=True))
+    nt, nh, nw = (len(s) for s in segs)
+    wid = ((id_w[None, None, :] * nh + id_h[None, :, None]) * nt + id_t[:, None, None]).reshape(-1)
+    order = np.argsort(wid, kind="stable")  # grouped by window, row-major inside each window
+    starts = np.concatenate([[0], np.cumsum(np.bincount(wid, minlength=nt * nh * nw))])
+    pos = np.stack(np.broadcast_arrays(p_t[:, None, None] + (0 if pixel else txt_len),
+                                       p_h[None, :, None], p_w[None, None, :]), -1).reshape(-1, 3)
+    windows = []
+    for j in range(nt * nh * nw):
+        iw, ih, it = j // (nh * nt), j // nt % nh, j % nt
+        rows = order[starts[j]:starts[j + 1]]
+        shape = (segs[0][it][1] - segs[0][it][0], segs[1][ih][1] - segs[1][ih][0], segs[2][iw][1] - segs[2][iw][0])
+        windows.append((rows, pos[rows], shape))
+    return windows
+
+
+def _text_qk_source(txt_lens: Sequence[int], n_windows: Sequence[int], quirk: bool
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """Per text token: the text row its q/k come from and that row's position j (see the module docstring)."""
+    own_j = [np.arange(n) for n in txt_lens]
+    if not quirk:
+        return np.arange(sum(txt_lens)), np.concatenate(own_j)
+    offs = np.concatenate([[0], np.cumsum(txt_lens)]).astype(np.int64)
+    rep_src = np.concatenate([np.tile(np.arange(offs[i], offs[i + 1]), n) for i, n in enumerate(n_windows)])
+    rep_j = np.concatenate([np.tile(j, n) for j, n in zip(own_j, n_windows, strict=True)])
+    return rep_src[: offs[-1]], rep_j[: offs[-1]]
+
+
 def build_window_plan(
     grids: Sequence[tuple[int, int, int]],
     txt_lens: Sequence[int],
@@ -81,67 +114,46 @@ def build_window_plan(
     device: torch.device | str | None = None,
 ) -> WindowPlan:
     """Window packing of samples with token grids `grids` [(t, h, w)] and text lengths `txt_lens`."""
-    n_vid = sum(t * h * w for t, h, w in grids)
+    if len(grids) != len(txt_lens) or not grids:
+        raise ValueError(f"need one text length per sample, got {len(grids)} grids and {len(txt_lens)} lengths")
     pixel = rope == "pixel"
-    seqs = []  # (length, sample, vid rows, vid positions, window shape)
-    vid_off = txt_off = 0
-    txt_rows, txt_pos = [], []
-    for i, ((t, h, w), length) in enumerate(zip(grids, txt_lens, strict=True)):
-        segs = window_segments((t, h, w), num_windows, shifted=shifted, time_cap=time_cap)
-        (id_t, p_t), (id_h, p_h), (id_w, p_w) = (_axis_maps(s, n, pixel) for s, n in zip(segs, (t, h, w), strict=True))
-        nt, nh, _ = len(segs[0]), len(segs[1]), len(segs[2])
-        # Reference window order: w outer, h, t inner.
-        wid = ((id_w[None, None, :] * nh + id_h[None, :, None]) * nt + id_t[:, None, None]).reshape(-1)
-        order = np.argsort(wid, kind="stable")  # row-major inside each window
-        counts = np.bincount(wid, minlength=nt * nh * len(segs[2]))
-        pos = np.stack(np.broadcast_arrays(p_t[:, None, None] + (0 if pixel else length),
-                                           p_h[None, :, None], p_w[None, None, :]), -1).reshape(-1, 3)
-        starts = np.concatenate([[0], np.cumsum(counts)])
-        for j in range(len(counts)):
-            rows = order[starts[j]:starts[j + 1]]
-            iw, rest = divmod(j, nh * nt)
-            ih, it = divmod(rest, nt)
-            shape = tuple(int(s[k][1] - s[k][0]) for s, k in zip(segs, (it, ih, iw), strict=True))
-            seqs.append((int(counts[j]) + length, i, rows + vid_off, pos[rows], shape))
-        txt_rows.append(n_vid + txt_off + np.arange(length))
-        vid_off += t * h * w
-        txt_off += length
+    n_vid = sum(t * h * w for t, h, w in grids)
+    txt_offs = np.concatenate([[0], np.cumsum(txt_lens)]).astype(np.int64)
 
-    # Text q/k source row and RoPE position per text token (see the quirk in the module docstring).
-    txt_src = np.arange(txt_off) + n_vid
-    txt_j = np.concatenate([np.arange(n) for n in txt_lens]).astype(np.float32) if txt_off else np.zeros(0)
-    if batch_text_quirk and len(grids) > 1:
-        n_win = [sum(1 for sq in seqs if sq[1] == i) for i in range(len(grids))]
-        offs = np.concatenate([[0], np.cumsum(txt_lens)])
-        rep_src = np.concatenate([np.tile(np.arange(offs[i], offs[i + 1]), n) for i, n in enumerate(n_win)])
-        rep_j = np.concatenate([np.tile(np.arange(n), w) for n, w in zip(txt_lens, n_win, strict=True)])
-        txt_src, txt_j = rep_src[: txt_off] + n_vid, rep_j[: txt_off].astype(np.float32)
-    else:
-        batch_text_quirk = False
-    if pixel:
-        txt_j = np.zeros_like(txt_j)
-    offs = np.concatenate([[0], np.cumsum(txt_lens)]).astype(np.int64)
-    txt_qk_rows = [txt_src[offs[i]:offs[i + 1]] for i in range(len(grids))]
-    txt_pos = [np.repeat(txt_j[offs[i]:offs[i + 1], None], 3, axis=1) for i in range(len(grids))]
+    # 1. windows of every sample: (sequence length, sample, video rows, positions, shape)
+    seqs, vid_off = [], 0
+    for i, (grid, length) in enumerate(zip(grids, txt_lens, strict=True)):
+        for rows, pos, shape in _sample_windows(grid, length, num_windows, shifted=shifted, time_cap=time_cap,
+                                                pixel=pixel):
+            seqs.append((len(rows) + length, i, rows + vid_off, pos, shape))
+        vid_off += grid[0] * grid[1] * grid[2]
+    n_windows = [sum(1 for sq in seqs if sq[1] == i) for i in range(len(grids))]
 
-    order = sorted(range(len(seqs)), key=lambda s: seqs[s][0])  # stable: equal lengths keep window order
+    # 2. text rows: values always from the sample itself; q/k (and their positions) per the quirk
+    quirk = batch_text_quirk and rope == "lang" and len(grids) > 1
+    qk_src, qk_j = _text_qk_source(txt_lens, n_windows, quirk)
+    qk_pos = np.zeros((len(qk_j), 3), np.float32) if pixel else np.repeat(qk_j[:, None], 3, 1).astype(np.float32)
+    txt_slices = [slice(txt_offs[i], txt_offs[i + 1]) for i in range(len(grids))]
+
+    # 3. sequences ordered by length (stable), so equal-length windows are contiguous
     index, qk_index, positions, seqlens, shapes = [], [], [], [], []
-    txt_starts: list[list[int]] = [[] for _ in grids]
+    txt_starts: list[list[tuple[int, int]]] = [[] for _ in grids]
     row = 0
-    for s in order:
+    for s in sorted(range(len(seqs)), key=lambda s: seqs[s][0]):
         length, i, rows, pos, shape = seqs[s]
-        index += [rows, txt_rows[i]]
-        qk_index += [rows, txt_qk_rows[i]]
-        positions += [pos, txt_pos[i]]
+        index += [rows, n_vid + np.arange(txt_offs[i], txt_offs[i + 1])]
+        qk_index += [rows, n_vid + qk_src[txt_slices[i]]]
+        positions += [pos, qk_pos[txt_slices[i]]]
         seqlens.append(length)
         shapes.append(shape)
         txt_starts[i].append((s, row + len(rows)))
         row += length
+
+    # 4. inverse maps: video rows back to token order; text rows per sample in window order
     pack_index = np.concatenate(index)
     vid_unpack = np.empty(n_vid, dtype=np.int64)
     is_vid = pack_index < n_vid
     vid_unpack[pack_index[is_vid]] = np.nonzero(is_vid)[0]
-    # Text rows per sample in window order (the reference averages in that order).
     txt_gather = np.concatenate([
         (np.array([r for _, r in sorted(starts)])[:, None] + np.arange(txt_lens[i])[None, :]).reshape(-1)
         for i, starts in enumerate(txt_starts)
@@ -152,10 +164,10 @@ def build_window_plan(
 
     return WindowPlan(
         pack_index=dev(pack_index),
-        qk_index=dev(np.concatenate(qk_index)) if batch_text_quirk else None,
+        qk_index=dev(np.concatenate(qk_index)) if quirk else None,
         vid_unpack=dev(vid_unpack),
         txt_gather=dev(txt_gather.astype(np.int64)),
-        txt_windows=tuple(len(s) for s in txt_starts),
+        txt_windows=tuple(n_windows),
         txt_lens=tuple(int(n) for n in txt_lens),
         layout=VarlenLayout.from_seqlens(seqlens, device),
         positions=dev(np.concatenate(positions).astype(np.float32)) if rope is not None else None,
