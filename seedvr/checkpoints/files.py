@@ -93,19 +93,43 @@ def local_copy(url: str | os.PathLike, cache_dir: str | os.PathLike | None = Non
     return target
 
 
-def sha256_file(path: str | os.PathLike) -> str:
-    """Streamed sha256 of a local file, cached by (path, size, mtime) so reloads are free."""
+def sha256_file(path: str | os.PathLike, cache_dir: str | os.PathLike | None = None) -> str:
+    """Streamed sha256 of a local file, cached by (path, size, mtime) in memory and on disk.
+
+    Hashing a 33 GB checkpoint takes minutes; new worker processes on the same machine reuse the
+    digest from the disk cache as long as the file is unchanged.
+    """
     resolved = Path(path).resolve()
     stat = resolved.stat()
     key = (str(resolved), stat.st_size, stat.st_mtime_ns)
     with _sha_lock:
         if key in _sha_cache:
             return _sha_cache[key]
-    digest = hashlib.sha256()
-    with open(resolved, "rb") as f:
-        while chunk := f.read(_CHUNK):
-            digest.update(chunk)
-    value = digest.hexdigest()
+    name = hashlib.blake2b(repr(key).encode(), digest_size=16).hexdigest()
+    record = Path(cache_dir or default_cache_dir().parent / "sha256") / name
+    try:
+        value = record.read_text().strip()
+    except OSError:
+        value = ""
+    if len(value) != 64:
+        digest = hashlib.sha256()
+        with open(resolved, "rb") as f:
+            while chunk := f.read(_CHUNK):
+                digest.update(chunk)
+        value = digest.hexdigest()
+        _write_quietly(record, value)
     with _sha_lock:
         _sha_cache[key] = value
     return value
+
+
+def _write_quietly(path: Path, text: str) -> None:
+    """Best-effort atomic write: a read-only home must not break loading."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".part-")
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except OSError:
+        pass

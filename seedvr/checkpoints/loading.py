@@ -132,7 +132,7 @@ def load_models(preset: Preset | str, weights: Weights | None = None, *, device:
             )
     return LoadedModels(
         dit, vae, pos.to(device, dtype), neg.to(device, dtype), sources=dict(files),
-        sha256={c: sha256_file(p) for c, p in local.items()},
+        sha256={c: sha256_file(p, Path(cache_dir) / "sha256" if cache_dir else None) for c, p in local.items()},
     )
 
 

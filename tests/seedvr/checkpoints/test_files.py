@@ -57,11 +57,18 @@ def test_pickled_objects_are_refused(tmp_path):
 
 
 def test_sha256_streams_and_caches(tmp_path):
-    path = tmp_path / "f.bin"
+    from seedvr.checkpoints import files
+
+    path, cache = tmp_path / "f.bin", tmp_path / "sha"
     path.write_bytes(b"seedvr" * 1000)
-    assert sha256_file(path) == hashlib.sha256(b"seedvr" * 1000).hexdigest()
-    path.write_bytes(b"changed, longer content")  # size changes, so the cache entry is not reused
-    assert sha256_file(path) == hashlib.sha256(b"changed, longer content").hexdigest()
+    assert sha256_file(path, cache) == hashlib.sha256(b"seedvr" * 1000).hexdigest()
+    path.write_bytes(b"changed, longer content")  # size changes, so no cache entry is reused
+    assert sha256_file(path, cache) == hashlib.sha256(b"changed, longer content").hexdigest()
+    # A new process (empty memory cache) reads the digest from disk instead of hashing again.
+    files._sha_cache.clear()
+    records = sorted(cache.iterdir(), key=lambda p: p.stat().st_mtime_ns)
+    records[-1].write_text("e" * 64)
+    assert sha256_file(path, cache) == "e" * 64
 
 
 def test_remote_copy_is_cached(tmp_path):
