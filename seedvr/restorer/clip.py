@@ -22,6 +22,7 @@ from seedvr.checkpoints.loading import LoadedModels, Weights, default_dtype, loa
 from seedvr.checkpoints.presets import Preset, get_preset
 from seedvr.diffusion import VelocityFn, augment_condition, classifier_free_guidance, sample, sr_condition
 from seedvr.errors import ConfigError, InputError, OutOfMemoryError
+from seedvr.models.attention import flash_available
 from seedvr.models.vae.tiling import VAETiling
 from seedvr.restorer.colorfix import adain_apply, channel_stats, wavelet_color_fix
 from seedvr.restorer.frames import validate_frames
@@ -35,18 +36,17 @@ def _default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def resolve_attention(attention: str, device: torch.device) -> str:
-    """The backend "auto" picks: flash-attn when importable on CUDA, SDPA otherwise."""
-    if attention != "auto":
-        return attention
-    if device.type == "cuda":
-        try:
-            import flash_attn  # noqa: F401
-
-            return "flash"
-        except ImportError:
-            pass
-    return "sdpa"
+def resolve_attention(attention: str, device: torch.device, dtype: torch.dtype) -> str:
+    """The backend the DiT will use (same rule as the model's "auto"); a flash request that cannot
+    run fails here, at load time, instead of on the first clip."""
+    usable = device.type == "cuda" and flash_available()
+    if attention == "flash" and not usable:
+        raise ConfigError(
+            f"attention='flash' needs flash-attn installed and a CUDA device (device: {device}); use 'auto' or 'sdpa'"
+        )
+    if attention == "auto":
+        return "flash" if usable and dtype in (torch.float16, torch.bfloat16) else "sdpa"
+    return attention
 
 
 def coerce_tiling(value: object) -> VAETiling | None:
@@ -71,7 +71,7 @@ class ClipRestorer:
         self.models = models
         self.device = device
         self.dtype = dtype
-        self.attention = resolve_attention(attention, device)
+        self.attention = resolve_attention(attention, device, dtype)
         self.vae_tiling = vae_tiling
         self._lock = threading.Lock()
 
@@ -102,6 +102,7 @@ class ClipRestorer:
             preset = preset.with_sampling(**overrides)
         dev = torch.device(device) if device is not None else _default_device()
         dtype = dtype or default_dtype(dev)
+        resolve_attention(attention, dev, dtype)
         models = load_models(preset, weights, device=dev, dtype=dtype, attention=attention, cache_dir=cache_dir)
         return cls(preset, models, device=dev, dtype=dtype, attention=attention,
                    vae_tiling=tiling)

@@ -132,6 +132,8 @@ def test_bad_seed_and_options(v2):
         v2.restore(_frames(), seed=-1)
     with pytest.raises(ConfigError, match="attention"):
         ClipRestorer.from_preset("tiny-v2", attention="xformers")
+    with pytest.raises(ConfigError, match="flash-attn"):
+        ClipRestorer.from_preset("tiny-v2", device="cpu", attention="flash")
     with pytest.raises(ConfigError, match="identity"):
         ClipRestorer.from_preset("identity")
 
