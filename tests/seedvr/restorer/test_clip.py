@@ -59,6 +59,22 @@ def test_odd_sizes_frame_counts_and_uint16(v2):
     assert single.shape == (1, 8, 8, 3)  # downscale path
 
 
+@pytest.mark.parametrize("mode", ["replicate", "reflect"])
+def test_model_input_pads_space_and_time_without_touching_the_content(v2, mode):
+    from seedvr.restorer.lq import LQFrames
+    from seedvr.restorer.padding import SpatialPad
+
+    r = ClipRestorer(v2.preset.with_sampling(spatial_pad=mode), v2.models, device=v2.device, dtype=v2.dtype)
+    frames = _frames(t=3, h=9, w=20)
+    lq = LQFrames(frames, torch.device("cpu"), 9, 20)
+    x = r._model_input(lq, SpatialPad.for_size(9, 20))
+    assert x.shape == (1, 3, 5, 16, 32)
+    torch.testing.assert_close(x[0, :, :3, :9, :20], rearrange(lq.chunk(0, 3), "t c h w -> c t h w"))
+    assert torch.equal(x[0, :, 3], x[0, :, 2]) and torch.equal(x[0, :, 4], x[0, :, 2])  # last frame repeated
+    edge = x[0, :, 0, :9, 20]
+    assert torch.equal(edge, x[0, :, 0, :9, 18] if mode == "reflect" else x[0, :, 0, :9, 19])
+
+
 def test_wavelet_colour_fix_pulls_colours_to_the_input(v2):
     frames = _frames()
     fixed = v2.restore(frames, seed=1).astype(float)
