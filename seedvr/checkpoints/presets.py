@@ -60,7 +60,11 @@ SAMPLING_SEEDVR = SamplingConfig(steps=50, cfg_scale=6.5, cond_noise_scale=0.1)
 
 @dataclass(frozen=True)
 class WeightFiles:
-    """File names inside a weights folder; the first name that exists wins."""
+    """File names inside a weights folder; the first name that exists wins.
+
+    The official files are fp32 `.pth`; the fp16 `.safetensors` names are the community conversions
+    (same keys) published for SeedVR2.
+    """
 
     dit: tuple[str, ...]
     vae: tuple[str, ...] = ("ema_vae.pth", "ema_vae_fp16.safetensors")
@@ -131,9 +135,9 @@ PRESETS: dict[str, Preset] = {
         _released("seedvr2-7b-sharp", "SeedVR2 7B sharper variant, one step", DIT_7B, "dit_7b",
                   SAMPLING_SEEDVR2, ("seedvr2_ema_7b_sharp.pth", "seedvr2_ema_7b_sharp_fp16.safetensors")),
         _released("seedvr-3b", "SeedVR 3B, 50 steps with CFG", DIT_3B, "dit_3b", SAMPLING_SEEDVR,
-                  ("seedvr_ema_3b.pth", "seedvr_ema_3b_fp16.safetensors")),
+                  ("seedvr_ema_3b.pth",)),
         _released("seedvr-7b", "SeedVR 7B, 50 steps with CFG", DIT_7B, "dit_7b", SAMPLING_SEEDVR,
-                  ("seedvr_ema_7b.pth", "seedvr_ema_7b_fp16.safetensors")),
+                  ("seedvr_ema_7b.pth",)),
         Preset("tiny-v2", "tiny 3B-style model with seeded random weights, one step (tests, demos)",
                DIT_TINY_V2, VAE_TINY, SAMPLING_SEEDVR2,
                WeightFiles(dit=("dit.safetensors", "dit.pth"), vae=("vae.safetensors", "vae.pth")), 2),
