@@ -1,0 +1,132 @@
+"""Causal video VAE throughput: encode and decode frames/s, peak memory and MFU against the matmul peak.
+
+Default: the SeedVR VAE (random weights, bf16, CUDA) at 1280x720, 21 frames, with the official causal
+slicing. `--tiny`: the same code path with VAE_TINY on CPU (fp32) at a small size. `--tile PX OVERLAP`
+runs the spatially tiled path instead.
+
+    python bench/bench_vae.py                       # 720p, 21 frames
+    python bench/bench_vae.py --size 1920 1080 --tile 512 64
+    python bench/bench_vae.py --tiny
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from common import (
+    bench_dtype,
+    bench_parser,
+    emit,
+    gib,
+    measure_matmul_peak,
+    mfu,
+    peak_memory_bytes,
+    reset_peak_memory,
+    resolve_device,
+    time_fn,
+)
+from torch import nn
+
+from seedvr.models.vae import VAE_SEEDVR, VAE_TINY, VAEConfig, VAETiling, VideoVAE
+from seedvr.models.vae.blocks import FrameAttention
+
+
+def random_model(cfg: VAEConfig, device: torch.device, dtype: torch.dtype) -> VideoVAE:
+    """Random weights without a slow fp32 init pass: build on meta, allocate in `dtype`, fill."""
+    with torch.device("meta"):
+        model = VideoVAE(cfg).to(dtype)
+    model = model.to_empty(device=device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "norm" in name:
+                p.fill_(1.0 if name.endswith("weight") else 0.0)
+            elif p.ndim == 1:
+                p.zero_()
+            else:
+                fan_in = p[0].numel()
+                p.normal_(0.0, fan_in**-0.5, generator=gen)
+    return model.eval()
+
+
+def count_flops(model: nn.Module, run: Callable[[], object]) -> float:
+    """FLOPs of one `run()`: convs (2*k*Cin per output element) and per-frame attention (projections + SDPA)."""
+    total = 0.0
+
+    def conv_hook(m: nn.Conv3d, _inp: tuple, out: torch.Tensor | tuple) -> None:
+        nonlocal total
+        out = out[0] if isinstance(out, tuple) else out  # causal convs also return their cache
+        k = m.kernel_size[0] * m.kernel_size[1] * m.kernel_size[2]
+        total += 2.0 * k * m.in_channels * out.numel()
+
+    def attn_hook(_m: nn.Module, inp: tuple, _out: torch.Tensor) -> None:
+        nonlocal total
+        b, c, t, h, w = inp[0].shape
+        n, length = b * t, h * w
+        total += 4 * 2.0 * n * length * c * c + 4.0 * n * length * length * c
+
+    handles = [m.register_forward_hook(conv_hook) for m in model.modules() if isinstance(m, nn.Conv3d)]
+    handles += [m.register_forward_hook(attn_hook) for m in model.modules() if isinstance(m, FrameAttention)]
+    try:
+        run()
+    finally:
+        for h in handles:
+            h.remove()
+    return total
+
+
+def main() -> None:
+    p = bench_parser(__doc__.splitlines()[0])
+    p.add_argument("--frames", type=int, default=None, help="pixel frames (4n+1)")
+    p.add_argument("--size", type=int, nargs=2, default=None, metavar=("W", "H"), help="pixel size")
+    p.add_argument("--tile", type=int, nargs=2, default=None, metavar=("PX", "OVERLAP"), help="spatial tiling")
+    p.add_argument("--no-slicing", action="store_true", help="whole clip at once instead of causal chunks")
+    args = p.parse_args()
+    device = resolve_device(args)
+    dtype = bench_dtype(device)
+    cfg = VAE_TINY if args.tiny else VAE_SEEDVR
+    n_frames = args.frames or (9 if args.tiny else 21)
+    width, height = args.size or ((96, 64) if args.tiny else (1280, 720))
+    if (n_frames - 1) % 4:
+        raise SystemExit(f"--frames must be 4n+1, got {n_frames}")
+    tiling = VAETiling(*args.tile) if args.tile else None
+    sliced = not args.no_slicing
+    warmup = args.warmup if args.warmup is not None else 1
+    iters = args.iters or (2 if args.tiny else 3)
+
+    peak = measure_matmul_peak(device)
+    print(f"device={device} dtype={dtype} matmul_peak={peak.flops_per_s / 1e12:.2f} TFLOP/s ({peak.dtype}, "
+          f"n={peak.n}); vae={'tiny' if args.tiny else 'seedvr'} channels={cfg.block_out_channels}")
+    model = random_model(cfg, device, dtype)
+    gen = torch.Generator(device=device).manual_seed(0)
+    x = torch.rand(1, 3, n_frames, height, width, device=device, dtype=dtype, generator=gen) * 2 - 1
+    with torch.inference_mode():
+        z = model.encode(x, sample=False, sliced=sliced)
+
+    runs = {
+        "encode": lambda: model.encode_moments(x, sliced=sliced, tiling=tiling),
+        "decode": lambda: model.decode(z, sliced=sliced, tiling=tiling),
+    }
+    for name, fn in runs.items():
+
+        def step(fn=fn) -> None:
+            with torch.inference_mode():
+                fn()
+
+        flops = count_flops(model, step)
+        reset_peak_memory(device)
+        timing = time_fn(step, device=device, warmup=warmup, iters=iters)
+        sec = timing.median
+        emit(args, {
+            "bench": f"vae_{name}", "model": "tiny" if args.tiny else "seedvr", "size": f"{width}x{height}",
+            "frames": n_frames, "latent": "x".join(str(s) for s in z.shape[2:]), "sliced": sliced,
+            "tiling": f"{tiling.tile_px}/{tiling.overlap_px}" if tiling else "none",
+            "seconds": sec, "frames_per_s": n_frames / sec, "tflop": flops / 1e12,
+            "tflop_per_s": flops / sec / 1e12, "mfu": mfu(flops, sec, peak),
+            "peak_mem_gib": gib(peak_memory_bytes(device)),
+        })
+
+
+if __name__ == "__main__":
+    main()
