@@ -61,10 +61,9 @@ class RotaryFreqs(nn.Module):
 class AxialRoPE3d(nn.Module):
     """One block's RoPE: `rope.freqs` (state-dict key `attn.rope.rope.freqs`) plus the rotation itself."""
 
-    def __init__(self, kind: RopeKind, dim: int, *, rotate_text: bool) -> None:
+    def __init__(self, kind: RopeKind, dim: int) -> None:
         super().__init__()
         self.rope = RotaryFreqs(kind, dim)
-        self.rotate_text = rotate_text
 
     @property
     def freqs(self) -> torch.Tensor:

@@ -18,7 +18,7 @@ from .mm import MMPair
 
 class WindowAttention(nn.Module):
     def __init__(self, dim: int, heads: int, head_dim: int, *, eps: float, shared: bool, shifted: bool,
-                 rope_kind: str, rope_dim: int, rotate_text: bool) -> None:
+                 rope_kind: str, rope_dim: int) -> None:
         super().__init__()
         self.heads, self.head_dim, self.shifted = heads, head_dim, shifted
         inner = heads * head_dim
@@ -26,7 +26,8 @@ class WindowAttention(nn.Module):
         self.proj_out = MMPair(lambda: nn.Linear(inner, dim), shared=shared)
         self.norm_q = MMPair(lambda: RMSNorm(head_dim, eps), shared=shared)
         self.norm_k = MMPair(lambda: RMSNorm(head_dim, eps), shared=shared)
-        self.rope = AxialRoPE3d(rope_kind, rope_dim, rotate_text=rotate_text)
+        # Which rows are rotated, and where, is decided by the plan's positions (v1 text sits at 0: identity).
+        self.rope = AxialRoPE3d(rope_kind, rope_dim)
 
     def qkv(self, x: torch.Tensor, stream: str) -> torch.Tensor:
         """x [N, D] -> [N, 3, heads, head_dim] with q and k RMS-normalised per head."""

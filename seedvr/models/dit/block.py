@@ -31,7 +31,7 @@ class MMBlock(nn.Module):
         self.norm = RMSNorm(dim, cfg.norm_eps, affine=False)
         self.attn = WindowAttention(
             dim, cfg.heads, cfg.head_dim, eps=cfg.norm_eps, shared=shared, shifted=self.shifted,
-            rope_kind=cfg.rope_kind, rope_dim=cfg.rope_axis_dim, rotate_text=cfg.version == 2,
+            rope_kind=cfg.rope_kind, rope_dim=cfg.rope_axis_dim,
         )
         mlp = SwiGLUMLP if cfg.version == 2 else GeluMLP
         self.mlp = MMPair(lambda: mlp(dim, cfg.expand_ratio), shared=shared, vid_only=vid_only)

@@ -66,7 +66,7 @@ def test_packed_attention_equals_window_loop(rope: str, quirk: bool, shifted: bo
     dim, heads, head_dim = 32, 2, 16
     axis_dim = 5  # 2 freqs per axis: 12 of 16 channels rotated, 4 pass through
     attn = WindowAttention(dim, heads, head_dim, eps=1e-5, shared=False, shifted=shifted, rope_kind=rope,
-                           rope_dim=axis_dim, rotate_text=rope == "lang")
+                           rope_dim=axis_dim)
     with torch.no_grad():
         for p in attn.parameters():
             p.add_(0.1 * torch.randn_like(p))

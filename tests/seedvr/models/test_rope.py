@@ -60,7 +60,7 @@ def test_zero_position_is_exact_identity_and_bf16_roundtrip() -> None:
 
 
 def test_buffer_key_and_reset() -> None:
-    rope = AxialRoPE3d("lang", 42, rotate_text=True)
+    rope = AxialRoPE3d("lang", 42)
     assert list(rope.state_dict()) == ["rope.freqs"]
     rope.rope.freqs = rope.freqs.to(torch.float8_e4m3fn).float()  # quantised copy: several freqs change
     assert not torch.equal(rope.freqs, rope_frequencies("lang", 42))
