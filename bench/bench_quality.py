@@ -65,6 +65,10 @@ def main() -> None:
 
         model = load_lpips(args.lpips_weights) if args.lpips_weights else LPIPSAlex().eval()
         cases["lpips[alex]"] = lambda: lpips_distance(model, a, b)
+    from seedvr.quality.niqe import bundled_params_path, niqe
+
+    if bundled_params_path() and min(h, w) > 193:
+        cases["niqe"] = lambda: niqe(a)
     per_frame = ScoreConfig(sampler=FrameSampler(max_frames=3))
     cases["score_clip (3 frames, all scores), per frame"] = lambda: score_clip(
         out, reference=ref, lq=lq, config=per_frame

@@ -100,6 +100,18 @@ def _table_ref(cfg: JobConfig, explicit: str | None):  # noqa: ANN202 - TableRef
     return TableRef("evaluations", path=f"{root.rstrip('/')}/evaluations")
 
 
+def _info_json(restorer: Restorer) -> str:
+    """The restorer's provenance with URLs stripped of credentials and query strings."""
+    from jobs.tracking import scrub_url
+
+    def clean(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: clean(x) for k, x in v.items()}
+        return scrub_url(v) if isinstance(v, str) else v
+
+    return json.dumps(clean(dict(restorer.info)), default=str, sort_keys=True)
+
+
 def _pairs(args: argparse.Namespace, out_dir: Path) -> list[EvalPair]:
     if args.samples is not None:
         from seedvr.synthetic import make_sample_catalog
@@ -185,7 +197,7 @@ def _run(args: argparse.Namespace, spark: Any) -> int:
         from jobs.evaluate_sinks import table_rows, write_delta
 
         ref = _table_ref(cfg, args.table)
-        infos = {spec: json.dumps(dict(r.info), default=str, sort_keys=True) for spec, r in restorers.items()}
+        infos = {spec: _info_json(r) for spec, r in restorers.items()}
         with session(cfg.engine, spark) as eng:
             trows = table_rows(rows, eval_run_id=run_id, extra={
                 "code_version": code_version(), "engine": eng.name, "mlflow_run_id": mlflow_run_id,
