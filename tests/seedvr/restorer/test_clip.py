@@ -100,6 +100,20 @@ def test_multistep_cfg_preset_with_overrides():
     assert out.shape == frames.shape and np.array_equal(out, r.restore(frames, seed=5))
 
 
+def test_multistep_calls_positive_and_negative_text_at_trailing_timesteps(monkeypatch):
+    r = ClipRestorer.from_preset("tiny-v1", steps=2, cfg_scale=4.0)
+    calls = []
+    dit = r.models.dit
+
+    def recording(vid, txt, vid_shape, txt_shape, timestep):
+        calls.append((float(timestep[0]), int(txt_shape[0, 0]), vid.shape[-1]))
+        return dit(vid, txt, vid_shape, txt_shape, timestep)
+
+    monkeypatch.setattr(r.models, "dit", recording)
+    r.restore(_frames(t=1), seed=0)
+    assert calls == [(1000.0, 58, 33), (1000.0, 64, 33), (500.0, 58, 33), (500.0, 64, 33)]
+
+
 def test_vae_oom_retries_with_tiles(monkeypatch):
     r = ClipRestorer.from_preset("tiny-v2")
     frames = _frames(t=1, h=16, w=80)  # wider than the smallest tile, so tiling splits it
