@@ -36,8 +36,9 @@ def test_identical_frames_score_perfectly(clean):
 
 @pytest.mark.parametrize(
     "spec",
-    [DegradationSpec(noise_sigma=6), DegradationSpec(blur_sigma=1.5), DegradationSpec(jpeg_quality=15)],
-    ids=["noise", "blur", "jpeg"],
+    [DegradationSpec(noise_sigma=6), DegradationSpec(blur_sigma=1.5), DegradationSpec(jpeg_quality=15),
+     DegradationSpec(h264_crf=30)],
+    ids=["noise", "blur", "jpeg", "h264"],
 )
 def test_full_reference_scores_drop_with_each_degradation(clean, spec):
     bad = degrade(clean, spec, seed=1)
@@ -53,7 +54,9 @@ def _stronger(spec):
         return {"noise_sigma": spec.noise_sigma * 3}
     if spec.blur_sigma:
         return {"blur_sigma": spec.blur_sigma * 2}
-    return {"jpeg_quality": 5}
+    if spec.jpeg_quality:
+        return {"jpeg_quality": 5}
+    return {"h264_crf": 45}
 
 
 def test_no_reference_scores_move_the_right_way(clean):
