@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--blend", default="hann", choices=("hann", "linear", "none"), help="cross-fade ramp")
     s.add_argument("--work-dir", default=None, help="where segment intermediates go (default: a temp dir)")
     s.add_argument("--keep-segments", action="store_true", help="keep the intermediates after stitching")
+    s.add_argument("--intermediate", default="utvideo", choices=("utvideo", "ffv1"),
+                   help="lossless codec of the segment files (ffv1: smaller, slower)")
     e = p.add_argument_group("encoder")
     e.add_argument("--codec", default="libx264", choices=("libx264", "libx265", "libsvtav1", "ffv1"))
     e.add_argument("--crf", type=int, default=18)
@@ -110,7 +112,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     settings = EncodeSettings.lossless() if args.lossless else EncodeSettings(
         codec=args.codec, crf=args.crf, preset=args.encoder_preset, ten_bit=args.ten_bit)
     job = ClipJob(segment_frames=args.segment_frames, context_frames=args.context_frames, blend=args.blend,
-                  seed=args.seed, target=_target(args), settings=settings)
+                  seed=args.seed, target=_target(args), settings=settings,
+                  intermediate_codec=args.intermediate)
     container_format(args.output, settings)
     info = probe(args.input, timeout_s=args.probe_timeout)
     restorer = _restorer(args)

@@ -46,7 +46,9 @@ def iter_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: in
     expected = info.pts[start:stop]
     to_rgb = _converter(info)
     with open_video(src) as c:
-        v = c.streams.video[0] if info.stream_index >= len(c.streams) else c.streams[info.stream_index]
+        v = c.streams.video[0]
+        if info.stream_index < len(c.streams) and c.streams[info.stream_index].type == "video":
+            v = c.streams[info.stream_index]
         v.thread_type = "AUTO"
         v.thread_count = threads
         i = 0

@@ -47,6 +47,7 @@ class ClipJob:
     target: Any = None  # seedvr.restorer.TargetSize or None (restorer default)
     settings: EncodeSettings = field(default_factory=EncodeSettings)
     scene_cuts: tuple[int, ...] = ()
+    intermediate_codec: str = "utvideo"  # or "ffv1" (smaller files, about 4x the CPU)
 
     def config_hash(self, restorer_info: Any = None) -> str:
         """Digest of the job and the restorer's provenance: segment keys change when either does."""
@@ -84,7 +85,9 @@ def restore_segments(
         t1 = time.perf_counter()
         restored = restorer.restore(frames, seed=derive_seed(video_id, s.index, job.seed), target=job.target)
         t2 = time.perf_counter()
-        files.append(write_segment(segment_key(root, video_id, cfg, s.index), restored,
+        ext = "mkv" if job.intermediate_codec == "ffv1" else "nut"
+        files.append(write_segment(segment_key(root, video_id, cfg, s.index, ext=ext), restored,
+                                   codec=job.intermediate_codec,
                                    metadata={"window_start": s.window_start, "first_output": s.first_output,
                                              "last_output": s.last_output}))
         t3 = time.perf_counter()

@@ -91,7 +91,7 @@ def run_isolated(
             status, payload = "died", []
     finally:
         recv.close()
-    proc.join(timeout_s)
+    proc.join(min(timeout_s, 5.0))
     if proc.is_alive():
         proc.kill()
         proc.join(5)

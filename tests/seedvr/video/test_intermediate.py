@@ -7,31 +7,40 @@ import os
 import numpy as np
 import pytest
 
-from seedvr.errors import CorruptVideoError, InputError
+from seedvr.errors import ConfigError, CorruptVideoError, InputError
 from seedvr.video.intermediate import iter_segment, read_segment, segment_key, write_segment
 
 
 @pytest.mark.parametrize("dtype", [np.uint8, np.uint16])
-def test_exact_round_trip_odd_size(tmp_path, dtype: type) -> None:
+@pytest.mark.parametrize(("codec", "ext"), [("utvideo", "nut"), ("ffv1", "mkv"), ("ffv1", "nut")])
+def test_exact_round_trip_odd_size(tmp_path, dtype: type, codec: str, ext: str) -> None:
     rng = np.random.default_rng(1)
     frames = rng.integers(0, np.iinfo(dtype).max, (5, 38, 66, 3), dtype=dtype)
-    url = segment_key(str(tmp_path), "video 1", "cfg", 3)
-    sf = write_segment(url, frames, metadata={"window_start": 10})
+    url = segment_key(str(tmp_path), "video 1", "cfg", 3, ext=ext)
+    sf = write_segment(url, frames, metadata={"window_start": 10}, codec=codec)
     assert (sf.num_frames, sf.width, sf.height, sf.dtype) == (5, 66, 38, np.dtype(dtype).name)
     back = read_segment(url, sha256=sf.sha256)
     assert back.dtype == dtype and np.array_equal(back, frames)
-    assert os.listdir(os.path.dirname(url)) == ["seg-00003.mkv"]  # no temporary left behind
+    assert os.listdir(os.path.dirname(url)) == [f"seg-00003.{ext}"]  # no temporary left behind
+
+
+def test_container_and_codec_must_match(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="MKV cannot hold utvideo"):
+        write_segment(str(tmp_path / "s.mkv"), np.zeros((1, 8, 8, 3), np.uint8))
+    with pytest.raises(ConfigError, match="must end in"):
+        write_segment(str(tmp_path / "s.avi"), np.zeros((1, 8, 8, 3), np.uint8))
+    assert os.listdir(tmp_path) == []
 
 
 def test_streaming_writer_and_reader(tmp_path) -> None:
     frames = [np.full((8, 10, 3), i * 20, np.uint8) for i in range(4)]
-    url = str(tmp_path / "s.mkv")
+    url = str(tmp_path / "s.nut")
     write_segment(url, iter(frames))
     assert [f[0, 0, 0] for f in iter_segment(url)] == [0, 20, 40, 60]
 
 
 def test_checksum_mismatch_is_detected(tmp_path) -> None:
-    url = str(tmp_path / "s.mkv")
+    url = str(tmp_path / "s.nut")
     write_segment(url, np.zeros((2, 8, 8, 3), np.uint8))
     with pytest.raises(CorruptVideoError, match="checksum mismatch"):
         read_segment(url, sha256="0" * 64)
@@ -42,7 +51,7 @@ def test_checksum_mismatch_is_detected(tmp_path) -> None:
     [np.zeros((2, 8, 8), np.uint8), np.zeros((2, 8, 8, 3), np.float32), np.zeros((0, 8, 8, 3), np.uint8)],
 )
 def test_bad_frames_are_rejected_and_leave_no_file(tmp_path, frames: np.ndarray) -> None:
-    url = str(tmp_path / "bad.mkv")
+    url = str(tmp_path / "bad.nut")
     with pytest.raises(InputError):
         write_segment(url, frames)
     assert os.listdir(tmp_path) == []

@@ -36,7 +36,7 @@ def test_sanitize_key_component() -> None:
 def test_segment_key_is_deterministic_and_safe() -> None:
     k = segment_key("s3://bucket/restored", "../evil id", "cfg#1", 7)
     assert k == segment_key("s3://bucket/restored", "../evil id", "cfg#1", 7)
-    assert k.startswith("s3://bucket/restored/") and k.endswith("/seg-00007.mkv") and "/../" not in k
+    assert k.startswith("s3://bucket/restored/") and k.endswith("/seg-00007.nut") and "/../" not in k
 
 
 def test_local_atomic_write_leaves_nothing_on_failure(tmp_path) -> None:
