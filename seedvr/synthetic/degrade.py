@@ -72,6 +72,10 @@ DEGRADATIONS: dict[str, DegradationSpec] = {
 }
 
 
+# MB-tree off: see h264_roundtrip. Costs a little compression efficiency, irrelevant for sample clips.
+X264_DETERMINISTIC = "mbtree=0"
+
+
 def _motion_kernel(length: int, degrees: float) -> np.ndarray:
     k = np.zeros((length, length), np.float32)
     k[length // 2, :] = 1.0
@@ -83,7 +87,9 @@ def _motion_kernel(length: int, degrees: float) -> np.ndarray:
 def h264_roundtrip(frames: np.ndarray, *, crf: int = 0, bitrate: int = 0, fps: int = 25) -> np.ndarray:
     """Encode with libx264 into memory and decode back: real codec artefacts, bit-reproducible.
 
-    One thread and a fixed preset keep the bitstream identical between runs.
+    One thread, a fixed preset and MB-tree off keep the bitstream identical between runs: with MB-tree on,
+    the libx264 in the PyAV wheel was measured to give different bitstreams for the same frames when
+    called repeatedly in one process.
     """
     t, h, w, _ = frames.shape
     if h % 2 or w % 2:
@@ -92,7 +98,7 @@ def h264_roundtrip(frames: np.ndarray, *, crf: int = 0, bitrate: int = 0, fps: i
     with av.open(buf, "w", format="mp4") as out:
         stream = out.add_stream("libx264", rate=fps)
         stream.width, stream.height, stream.pix_fmt = w, h, "yuv420p"
-        opts = {"preset": "medium", "threads": "1", "g": str(2 * fps)}
+        opts = {"preset": "medium", "threads": "1", "g": str(2 * fps), "x264-params": X264_DETERMINISTIC}
         if bitrate:
             stream.bit_rate = int(bitrate)
         else:

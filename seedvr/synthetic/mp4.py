@@ -9,6 +9,7 @@ import av
 import numpy as np
 
 from seedvr.errors import InputError
+from seedvr.synthetic.degrade import X264_DETERMINISTIC
 
 
 def _tone(seconds: float, rate: int, hz: float) -> np.ndarray:
@@ -32,7 +33,7 @@ def write_mp4(
 
     Frames are converted with an explicit BT.709 matrix and the stream is tagged, because PyAV otherwise
     converts with BT.601 and leaves the file untagged (players then guess). Written to a temporary name and
-    renamed, so a reader never sees half a file.
+    renamed, so a reader never sees half a file. Same frames, same bytes (one thread, MB-tree off).
     """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise InputError(f"write_mp4 expects (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
@@ -45,7 +46,7 @@ def write_mp4(
     with av.open(str(tmp), "w", format="mp4") as out:
         v = out.add_stream("libx264", rate=fps)
         v.width, v.height, v.pix_fmt = w, h, "yuv420p"
-        v.options = {"crf": str(crf), "preset": preset, "threads": "1"}
+        v.options = {"crf": str(crf), "preset": preset, "threads": "1", "x264-params": X264_DETERMINISTIC}
         cc = v.codec_context
         cc.colorspace, cc.color_primaries, cc.color_trc, cc.color_range = 1, 1, 1, 1  # BT.709, limited
         a = None
