@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import filecmp
 import os
 from pathlib import Path
 
@@ -33,7 +34,8 @@ def write_mp4(
 
     Frames are converted with an explicit BT.709 matrix and the stream is tagged, because PyAV otherwise
     converts with BT.601 and leaves the file untagged (players then guess). Written to a temporary name and
-    renamed, so a reader never sees half a file. Same frames, same bytes (one thread, MB-tree off).
+    renamed, so a reader never sees half a file. Same frames, same bytes (one thread, MB-tree off), and an
+    identical existing file is left untouched.
     """
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8:
         raise InputError(f"write_mp4 expects (T, H, W, 3) uint8, got {frames.shape} {frames.dtype}")
@@ -67,5 +69,10 @@ def write_mp4(
                 af.pts = i
                 out.mux(a.encode(af))
             out.mux(a.encode(None))
-    os.replace(tmp, path)
+    if path.is_file() and filecmp.cmp(tmp, path, shallow=False):
+        # Same bytes already there: keep the old file so its mtime (part of the catalog's file version)
+        # does not change and a re-run of the demo does not look like new videos.
+        tmp.unlink()
+    else:
+        os.replace(tmp, path)
     return path

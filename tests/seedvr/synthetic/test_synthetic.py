@@ -129,3 +129,15 @@ def test_sample_catalog_bytes_are_reproducible(tmp_path):
         for key in ("path", "hq_path"):
             if ra[key]:
                 assert open(ra[key], "rb").read() == open(rb[key], "rb").read()
+
+
+def test_rewriting_identical_clips_keeps_the_files(tmp_path):
+    import os
+
+    rows = make_sample_catalog(tmp_path, clips=2, frames=5, size=(32, 48))
+    for r in rows:
+        os.utime(r["path"], (1_000_000, 1_000_000))
+    make_sample_catalog(tmp_path, clips=2, frames=5, size=(32, 48))
+    assert all(os.stat(r["path"]).st_mtime == 1_000_000 for r in rows)
+    make_sample_catalog(tmp_path, clips=2, frames=6, size=(32, 48))  # different clips: rewritten
+    assert all(os.stat(r["path"]).st_mtime != 1_000_000 for r in rows)
