@@ -103,3 +103,19 @@ def test_evaluate_end_to_end(tmp_path, spark):
     assert run.data.metrics["identity/psnr_mean"] == pytest.approx(summary["identity"]["psnr_mean"])
     assert run.data.metrics["identity_scale_2/videos_ok"] == 2
     assert run.data.params["pairs"] == "2"
+
+
+def test_catalog_rows_without_reference_get_no_reference_scores(tmp_path):
+    from seedvr.synthetic import make_sample_catalog
+
+    rows = make_sample_catalog(tmp_path / "clips", clips=4, frames=5, size=(32, 48), audio=False)
+    rows = [r for r in rows if r["content_class"] == "ai_generated"] + rows[:1]
+    (tmp_path / "catalog.json").write_text(json.dumps(rows))
+    out = tmp_path / "report"
+    rc = main(["--catalog", str(tmp_path / "catalog.json"), "--out", str(out), "--no-delta", "--no-mlflow",
+               "--no-plots", "--set", f"storage.work_dir={tmp_path / 'work'}"])
+    assert rc == 0
+    csv = pd.read_csv(out / "evaluation.csv").set_index("video_id")
+    ai = csv.loc[rows[0]["video_id"]]
+    assert pd.isna(ai["psnr_mean"]) and ai["sharpness_mean"] > 0 and (ai["out_width"], ai["out_height"]) == (96, 64)
+    assert 10 < csv.loc[rows[1]["video_id"], "psnr_mean"] < 60  # heavily degraded archive clip vs its truth
