@@ -163,7 +163,8 @@ def _run(args: argparse.Namespace, spark: Any) -> int:
         outcomes.append((pair.video_id, oc))
         rows += [r.row for r in oc.results]
         for r in oc.results:
-            status = r.row.get("error_class") or f"psnr {r.row.get('psnr_mean', float('nan')):.2f}"
+            status = r.row.get("error_class") or (
+                f"psnr {r.row['psnr_mean']:.2f} dB" if "psnr_mean" in r.row else "scored (no reference)")
             print(f"{pair.video_id} [{r.row['preset']}]: {status}")
     summary = summarize(rows)
 
