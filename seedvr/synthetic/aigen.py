@@ -27,10 +27,13 @@ def make_ai_clip(frames: int, size: tuple[int, int], seed: int = 0, shimmer: flo
         raise InputError(f"size must be at least 8x8 (H, W), got {size}")
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-    palette = rng.uniform(40, 220, (3, 3)).astype(np.float32)
+    palette = rng.uniform(40, 220, (2, 3)).astype(np.float32)
     low = [_smooth_field(rng, 2 * h, 2 * w, 3) for _ in range(3)]
     detail = _smooth_field(rng, h, w, max(4, h // 6))
-    blobs = [(rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.1, 0.25) * min(h, w), rng.uniform(-1, 1, 2))
+    # Soft, saturated "objects" drifting across the scene, each its own colour.
+    blobs = [(rng.uniform(0, w), rng.uniform(0, h), rng.uniform(0.1, 0.25) * min(h, w), rng.uniform(-1, 1, 2),
+              rng.permutation(np.array([rng.uniform(200, 255), rng.uniform(90, 160), rng.uniform(0, 50)],
+                                       np.float32)))
              for _ in range(4)]
     out = np.empty((frames, h, w, 3), np.uint8)
     for t in range(frames):
@@ -41,10 +44,10 @@ def make_ai_clip(frames: int, size: tuple[int, int], seed: int = 0, shimmer: flo
         img = np.zeros((h, w, 3), np.float32)
         for c in range(3):
             img[..., c] = palette[0, c] + (palette[1, c] - palette[0, c]) * (xx / w) + fields[c] * 30
-        for bx, by, br, vel in blobs:
+        for bx, by, br, vel, colour in blobs:
             cx, cy = bx + vel[0] * t * 0.8, by + vel[1] * t * 0.5
             mask = np.exp(-((xx - cx) ** 2 + (yy - cy) ** 2) / (2 * br**2))
-            img += mask[..., None] * (palette[2] - img) * 0.8
+            img += mask[..., None] * (colour - img) * 0.85
         # Fine texture whose amplitude and sign wobble per frame: the shimmer of generated video.
         wobble = np.sin(2 * np.pi * (0.37 * t + rng.random())) * shimmer
         img += (detail * wobble)[..., None]
