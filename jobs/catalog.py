@@ -22,10 +22,11 @@ import pandas as pd
 
 from jobs.config import JobConfig
 from jobs.schemas import VIDEOS
-from jobs.tables import Tables, commit_metadata, conform, merge
+from jobs.tables import Tables, commit_metadata, merge
 from seedvr.errors import ConfigError
 from seedvr.video.storage import sanitize_key_component
 from udfs.probe import ProbeVideos
+from udfs.schemas import frame_for
 
 
 @dataclass
@@ -158,7 +159,7 @@ def ingest(
         report.probed_ok += int((rows["probe_status"] == "ok").sum())
         report.probed_failed += int((rows["probe_status"] != "ok").sum())
         report.video_ids += list(rows["video_id"])
-        src = conform(spark.createDataFrame(rows[[c for c in VIDEOS.fieldNames() if c in rows.columns]]), VIDEOS)
+        src = spark.createDataFrame(frame_for(rows.to_dict(orient="records"), VIDEOS), VIDEOS)
         keep = {"video_id", "added_date", "added_at"}  # first-seen date survives a re-probe
         merge(spark, tables.videos, src, update_columns=[c for c in VIDEOS.fieldNames() if c not in keep],
               user_metadata=meta)

@@ -32,7 +32,13 @@ from seedvr.video.storage import atomic_write, remove
 from udfs.model_cache import ModelSpec
 from udfs.plan import PlanSegments
 from udfs.restore_segments import RestoreSegments, RestoreSettings
+from udfs.schemas import frame_for
 from udfs.stitch import StitchSettings, StitchVideos
+
+# Failures that only a new version of the file can change: not retried until the file changes (or --force).
+# Everything else (missing, permission, timeout, oom, internal, ...) is retried by the next run.
+PERMANENT_INPUT_ERRORS = ("corrupt", "truncated", "unsupported_codec", "no_video_stream", "too_large",
+                          "bad_timestamps")
 
 # Test hook: SIGKILL this process right after the N-th staging append (kill/resume tests).
 KILL_AFTER_STAGED_ENV = "SEEDVR_KILL_AFTER_STAGED"
@@ -190,8 +196,10 @@ def run_restore(
         videos = tables.videos.read(spark)
         selected = apply_selection(spark, videos, selection)
         if not selection.force:
+            final = (F.col("status") == "ok") | (
+                (F.col("status") == "failed") & F.col("error_class").isin(list(PERMANENT_INPUT_ERRORS)))
             done = (tables.restorations.read(spark)
-                    .filter((F.col("config_hash") == chash) & (F.col("status") == "ok"))
+                    .filter((F.col("config_hash") == chash) & final)
                     .select("video_id", "file_version"))
             selected = selected.join(done, on=["video_id", "file_version"], how="left_anti")
         if selection.limit:
@@ -284,11 +292,10 @@ def run_restore(
         restoration_rows += _reduce(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
                                     show_progress)
     finished_at = _utcnow()
-    res_pdf = pd.DataFrame(restoration_rows, columns=RESTORATIONS.fieldNames())
-    for k, v in prov.columns().items():
-        res_pdf[k] = v if k != "weights_sha256" or res_pdf[k].isna().all() else res_pdf[k]
-    res_pdf["started_at"], res_pdf["finished_at"] = started_at, finished_at
-    res_pdf["scores"] = res_pdf["scores"].map(lambda m: m if isinstance(m, dict) else {})
+    for r in restoration_rows:
+        r.update({k: v for k, v in prov.columns().items() if k != "weights_sha256" or not r.get(k)})
+        r.update(started_at=started_at, finished_at=finished_at)
+    res_pdf = frame_for(restoration_rows, RESTORATIONS)
     with _timed(report, "record"):
         if len(res_pdf):
             merge(spark, tables.restorations, conform(spark.createDataFrame(res_pdf, RESTORATIONS), RESTORATIONS),

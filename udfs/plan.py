@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from seedvr.errors import error_class_of
-from udfs.schemas import PLAN_OUT
+from udfs.schemas import PLAN_OUT, frame_for
 
 INPUT_COLUMNS = ("video_id", "uri", "file_version", "num_frames")
 
@@ -41,7 +41,7 @@ class PlanSegments:
                 rows.append({**base, "segment_index": s.index, "window_start": s.window_start,
                              "first_output": s.first_output, "last_output": s.last_output,
                              "num_segments": len(segs)})
-        return pd.DataFrame(rows, columns=PLAN_OUT.fieldNames())
+        return frame_for(rows, PLAN_OUT)
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:

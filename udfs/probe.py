@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from seedvr.errors import error_class_of
-from udfs.schemas import PROBE_OUT
+from udfs.schemas import PROBE_OUT, frame_for
 
 INPUT_COLUMNS = ("video_id", "uri")
 
@@ -45,7 +45,7 @@ class ProbeVideos:
     output_schema = PROBE_OUT
 
     def process(self, batch: pd.DataFrame) -> pd.DataFrame:
-        from seedvr.video import probe
+        from seedvr.video.probe import probe
 
         rows = []
         for video_id, uri in zip(batch["video_id"], batch["uri"], strict=True):
@@ -62,7 +62,7 @@ class ProbeVideos:
                            error_message=f"{type(exc).__name__}: {exc}"[:2000])
             row["probed_at"] = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
             rows.append(row)
-        return pd.DataFrame(rows, columns=PROBE_OUT.fieldNames())
+        return frame_for(rows, PROBE_OUT)
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:

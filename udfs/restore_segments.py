@@ -22,7 +22,7 @@ from seedvr.errors import error_class_of
 from udfs import progress, segment_io
 from udfs.devices import device_slot
 from udfs.model_cache import ModelSpec, get_restorer, weights_digest
-from udfs.schemas import SEGMENT_UDF_OUT
+from udfs.schemas import SEGMENT_UDF_OUT, frame_for
 
 INPUT_COLUMNS = ("video_id", "uri", "file_version", "info_json", "segment_index", "window_start",
                  "first_output", "last_output")
@@ -113,7 +113,7 @@ class RestoreSegments:
             row["total_s"] = time.perf_counter() - t0
             rows.append(row)
             progress.tick("segments")
-        return pd.DataFrame(rows, columns=SEGMENT_UDF_OUT.fieldNames())
+        return frame_for(rows, SEGMENT_UDF_OUT)
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         s = self.settings

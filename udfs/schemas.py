@@ -5,6 +5,7 @@ The driver adds provenance columns and timestamps before writing; see jobs/schem
 
 from __future__ import annotations
 
+import pandas as pd
 from pyspark.sql.types import (
     BooleanType,
     DoubleType,
@@ -113,3 +114,26 @@ RESTORATION_UDF_OUT = _s(
     ("stitch_s", D),
 )
 
+
+
+def frame_for(rows: list[dict], schema: StructType) -> pd.DataFrame:
+    """A pandas frame with the schema's columns and dtypes that survive all-null columns.
+
+    An all-None column is float64 NaN to pandas, which Arrow refuses for a string field; nullable
+    extension dtypes keep missing values as nulls for every type.
+    """
+    df = pd.DataFrame(rows, columns=schema.fieldNames())
+    for f in schema.fields:
+        col = df[f.name]
+        if isinstance(f.dataType, StringType):
+            df[f.name] = col.astype(object).where(col.notna(), None)
+        elif isinstance(f.dataType, (IntegerType, LongType)):
+            df[f.name] = pd.to_numeric(col, errors="coerce").astype("Int64" if isinstance(f.dataType, LongType)
+                                                                      else "Int32")
+        elif isinstance(f.dataType, DoubleType):
+            df[f.name] = pd.to_numeric(col, errors="coerce").astype("float64")
+        elif isinstance(f.dataType, BooleanType):
+            df[f.name] = col.astype("boolean")
+        elif isinstance(f.dataType, MapType):
+            df[f.name] = [v if isinstance(v, dict) else {} for v in col]
+    return df

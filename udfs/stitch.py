@@ -17,7 +17,7 @@ import pandas as pd
 
 from seedvr.errors import error_class_of
 from udfs import progress, segment_io
-from udfs.schemas import RESTORATION_UDF_OUT
+from udfs.schemas import RESTORATION_UDF_OUT, frame_for
 
 INPUT_COLUMNS = ("video_id", "uri", "content_class", "file_version", "info_json", "segments_json", "restore_s")
 
@@ -129,7 +129,7 @@ class StitchVideos:
             row["stitch_s"] = time.perf_counter() - t0
             rows.append(row)
             progress.tick("videos")
-        return pd.DataFrame(rows, columns=RESTORATION_UDF_OUT.fieldNames())
+        return frame_for(rows, RESTORATION_UDF_OUT)
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         for batch in batches:
