@@ -17,13 +17,53 @@ from seedvr.models.vae.causal_conv import Cache, CausalConv3d, sub_cache
 NORM_EPS = 1e-6
 
 
+# GroupNorm runs on slices of at most this many bytes (whole groups), so its temporaries stay small.
+NORM_SLICE_BYTES = 256 * 2**20
+
+
 class FrameGroupNorm(nn.GroupNorm):
     """GroupNorm over (C/G, H, W) of each frame: no temporal statistics, hence causal."""
 
-    def forward(self, x: Tensor) -> Tensor:  # x [B,C,T,H,W]
-        frames = rearrange(x, "b c t h w -> (b t) c h w")
-        y = F.group_norm(frames, self.num_groups, self.weight, self.bias, self.eps)
-        return rearrange(y, "(b t) c h w -> b c t h w", b=x.shape[0])
+    def forward(self, x: Tensor, out: Tensor | None = None) -> Tensor:
+        """x [B,C,T,H,W] -> normalised, written into `out` (same shape, may be a view) when given.
+
+        Frames are folded into the batch; big inputs go through in slices of whole groups, which is
+        exact (groups are independent) and bounds the layout copies to one slice.
+        """
+        b, c = x.shape[:2]
+        out = torch.empty_like(x, memory_format=torch.contiguous_format) if out is None else out
+        n = _slices(self.num_groups, x.numel() * x.element_size())
+        cs = c // n
+        for i in range(n):
+            part = slice(i * cs, (i + 1) * cs)
+            frames = rearrange(x[:, part], "b c t h w -> (b t) c h w")
+            y = F.group_norm(frames, self.num_groups // n, self.weight[part], self.bias[part], self.eps)
+            out[:, part] = rearrange(y, "(b t) c h w -> b c t h w", b=b)
+        return out
+
+
+def _slices(groups: int, nbytes: int) -> int:
+    """Smallest divisor of `groups` that brings a slice under NORM_SLICE_BYTES."""
+    for n in range(1, groups + 1):
+        if groups % n == 0 and nbytes / n <= NORM_SLICE_BYTES:
+            return n
+    return groups
+
+
+def norm_silu_padded(norm: FrameGroupNorm, x: Tensor, conv: CausalConv3d, cache: Tensor | None) -> Tensor:
+    """SiLU(norm(x)) written straight into `conv`'s padded input (head frames from `cache` or replicas).
+
+    Saves the separate normalised tensor and the concatenation copy; callers drop `x` (when it is not
+    a residual) before running the conv, so at most input, padded input and output coexist.
+    """
+    b, c, t, h, w = x.shape
+    n_head = conv.kernel_size[0] - 1
+    full = x.new_empty(b, c, n_head + t, h, w)
+    body = full[:, :, n_head:]
+    F.silu(norm(x, out=body), inplace=True)
+    if n_head:
+        full[:, :, :n_head] = body[:, :, :1] if cache is None else cache
+    return full
 
 
 class ResnetBlock3D(nn.Module):
@@ -40,10 +80,14 @@ class ResnetBlock3D(nn.Module):
         )
 
     def forward(self, x: Tensor, cache: Cache | None = None) -> tuple[Tensor, Cache]:
-        h = F.silu(self.norm1(x), inplace=True)
-        h, c1 = self.conv1(h, sub_cache(cache, "conv1"))
-        h = F.silu(self.norm2(h), inplace=True)
-        h, c2 = self.conv2(h, sub_cache(cache, "conv2"))
+        # Each padded input and intermediate is dropped as soon as the next step no longer needs it.
+        padded = norm_silu_padded(self.norm1, x, self.conv1, sub_cache(cache, "conv1"))
+        h, c1 = self.conv1.forward_padded(padded)
+        del padded
+        padded = norm_silu_padded(self.norm2, h, self.conv2, sub_cache(cache, "conv2"))
+        del h
+        h, c2 = self.conv2.forward_padded(padded)
+        del padded
         skip = x if self.conv_shortcut is None else self.conv_shortcut(x)
         return h.add_(skip), {"conv1": c1, "conv2": c2}
 
@@ -78,13 +122,32 @@ class Upsample3D(nn.Module):
 
     def forward(self, x: Tensor, cache: Cache | None = None) -> tuple[Tensor, Cache]:
         zt = 2 if self.temporal else 1
-        x = rearrange(
-            self.upscale_conv(x), "b (x y z c) f h w -> b c (f z) (h x) (w y)", x=2, y=2, z=zt
-        )
-        if self.temporal and cache is None:
-            x = torch.cat([x[:, :, :1], x[:, :, 2:]], dim=2)
-        y, c = self.conv(x, sub_cache(cache, "conv"))
-        return y, {"conv": c}
+        conv_cache = sub_cache(cache, "conv")
+        # (x y z c) channel blocks -> sub-pixel offsets; splits and a permute only, so still a view.
+        src = rearrange(self.upscale_conv(x), "b (x y z c) f h w -> b c f z h x w y", x=2, y=2, z=zt)
+        b, c, f, _, h, _, w, _ = src.shape
+        drop = self.temporal and conv_cache is None
+        n_head = self.conv.kernel_size[0] - 1
+        # The conv's padded input is assembled in place: head frames, then the depth-to-space output
+        # (one copy instead of separate rearrange, frame-drop and concatenation copies).
+        full = src.new_empty(b, c, n_head + f * zt - int(drop), 2 * h, 2 * w)
+        body = full[:, :, n_head:]
+        if drop:  # keep (f=0, z=0), skip its duplicate (f=0, z=1)
+            _as_blocks(body[:, :, :1], 1).copy_(src[:, :, :1, :1])
+            _as_blocks(body[:, :, 1:], zt).copy_(src[:, :, 1:])
+        else:
+            _as_blocks(body, zt).copy_(src)
+        del src  # release the C*r-channel tensor before the conv allocates its output
+        if n_head:
+            full[:, :, :n_head] = body[:, :, :1] if conv_cache is None else conv_cache
+        y, c_new = self.conv.forward_padded(full)
+        return y, {"conv": c_new}
+
+
+def _as_blocks(frames: Tensor, zt: int) -> Tensor:
+    """View [B,C,F*z,H*2,W*2] as [B,C,F,z,H,2,W,2]; `Tensor.view` fails rather than copy, so writes land."""
+    b, c, t, h2, w2 = frames.shape
+    return frames.view(b, c, t // zt, zt, h2 // 2, 2, w2 // 2, 2)
 
 
 class FrameAttention(nn.Module):

@@ -7,6 +7,7 @@ and returns the tail the next chunk needs. Nothing is stored on the module, so c
 
 A cache is a nested dict mirroring the module tree (`{"conv1": tensor, "resnets.0": {...}}`); `None`
 means "first chunk": replicate the first frame, and for temporal upsamplers drop the duplicated frame.
+Passing a cache hands it over: its entries are taken out as they are used.
 """
 
 from __future__ import annotations
@@ -20,8 +21,12 @@ Cache = dict[str, Union["Cache", Tensor]]
 
 
 def sub_cache(cache: Cache | None, name: str) -> Cache | Tensor | None:
-    """The child entry of a cache, or None on the first chunk."""
-    return None if cache is None else cache[name]
+    """Take the child entry out of a cache (None on the first chunk).
+
+    Entries are popped: a cache is consumed by the forward it is passed to, so each conv's old tail
+    is released as soon as the new one exists, instead of two full sets living until the chunk ends.
+    """
+    return None if cache is None else cache.pop(name)
 
 
 def _triple(v: int | tuple[int, int, int]) -> tuple[int, int, int]:
@@ -46,9 +51,16 @@ class CausalConv3d(nn.Conv3d):
 
     def forward(self, x: Tensor, cache: Tensor | None = None) -> tuple[Tensor, Tensor]:  # type: ignore[override]
         """x [B,C,T,H,W] -> (y [B,C',T_out,H',W'], tail of the padded input for the next chunk)."""
-        kt, st = self.kernel_size[0], self.stride[0]
+        kt = self.kernel_size[0]
         head = x[:, :, :1].expand(-1, -1, kt - 1, -1, -1) if cache is None else cache.to(x)
-        full = torch.cat([head, x], dim=2) if head.shape[2] else x
+        return self.forward_padded(torch.cat([head, x], dim=2) if head.shape[2] else x)
+
+    def forward_padded(self, full: Tensor) -> tuple[Tensor, Tensor]:
+        """Like `forward` on an input that already starts with its `k_t - 1` head (cache or replica) frames.
+
+        Callers that produce their input anyway (the upsampler) write it after the head directly.
+        """
+        kt, st = self.kernel_size[0], self.stride[0]
         n_out = (full.shape[2] - kt) // st + 1
         if n_out < 1:
             raise ValueError(

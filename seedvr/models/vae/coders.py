@@ -6,10 +6,16 @@ whole clip) and the returned cache with the next chunk.
 
 from __future__ import annotations
 
-import torch.nn.functional as F
 from torch import Tensor, nn
 
-from seedvr.models.vae.blocks import NORM_EPS, DownBlock3D, FrameGroupNorm, MidBlock3D, UpBlock3D
+from seedvr.models.vae.blocks import (
+    NORM_EPS,
+    DownBlock3D,
+    FrameGroupNorm,
+    MidBlock3D,
+    UpBlock3D,
+    norm_silu_padded,
+)
 from seedvr.models.vae.causal_conv import Cache, CausalConv3d, sub_cache
 from seedvr.models.vae.config import VAEConfig
 
@@ -51,8 +57,8 @@ class Encoder3D(nn.Module):
         # 3. mid block
         x, new["mid_block"] = self.mid_block(x, sub_cache(cache, "mid_block"))
         # 4. head
-        x = F.silu(self.conv_norm_out(x), inplace=True)
-        x, new["conv_out"] = self.conv_out(x, sub_cache(cache, "conv_out"))
+        x = norm_silu_padded(self.conv_norm_out, x, self.conv_out, sub_cache(cache, "conv_out"))
+        x, new["conv_out"] = self.conv_out.forward_padded(x)
         return x, new
 
 
@@ -83,6 +89,6 @@ class Decoder3D(nn.Module):
         for i, block in enumerate(self.up_blocks):
             x, new[f"up_blocks.{i}"] = block(x, sub_cache(cache, f"up_blocks.{i}"))
         # 3. head
-        x = F.silu(self.conv_norm_out(x), inplace=True)
-        x, new["conv_out"] = self.conv_out(x, sub_cache(cache, "conv_out"))
+        x = norm_silu_padded(self.conv_norm_out, x, self.conv_out, sub_cache(cache, "conv_out"))
+        x, new["conv_out"] = self.conv_out.forward_padded(x)
         return x, new

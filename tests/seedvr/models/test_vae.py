@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+import torch.nn.functional as F
 from einops import rearrange
 
 from seedvr.errors import ConfigError, InputError
@@ -190,3 +191,19 @@ def test_posterior_sample_and_mode(vae: VideoVAE) -> None:
     noise = torch.randn(mean.shape, generator=torch.Generator().manual_seed(3))
     expected = mean + torch.exp(0.5 * logvar.clamp(-30, 20)) * noise
     torch.testing.assert_close(z1, expected)
+
+
+def test_frame_group_norm_in_slices_equals_per_frame_group_norm(monkeypatch: pytest.MonkeyPatch) -> None:
+    from seedvr.models.vae import blocks
+
+    torch.manual_seed(0)
+    norm = blocks.FrameGroupNorm(4, 8, eps=1e-6)
+    torch.nn.init.normal_(norm.weight)
+    torch.nn.init.normal_(norm.bias)
+    x = torch.randn(2, 8, 3, 5, 6) * 3 + 1
+    ref = torch.stack([F.group_norm(x[:, :, t], 4, norm.weight, norm.bias, 1e-6) for t in range(3)], 2)
+    monkeypatch.setattr(blocks, "NORM_SLICE_BYTES", x.numel())  # forces 4 slices of one group
+    assert blocks._slices(4, x.numel() * 4) == 4
+    out = torch.full((2, 8, 5, 5, 6), float("nan"))[:, :, 2:]  # a strided target, as the convs use
+    torch.testing.assert_close(norm(x, out=out), ref)
+    torch.testing.assert_close(out, ref)
