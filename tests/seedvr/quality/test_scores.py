@@ -138,3 +138,15 @@ def test_uint16_frames_score_on_the_same_scale(clean):
     a = score_clip(clean, reference=clean, config=ScoreConfig(temporal=False)).aggregates()
     b = score_clip(wide, reference=wide, config=ScoreConfig(temporal=False)).aggregates()
     assert b["sharpness_mean"] == pytest.approx(a["sharpness_mean"], rel=1e-4)
+
+
+def test_psnr_and_ssim_agree_with_scikit_image(clean):
+    metrics = pytest.importorskip("skimage.metrics")
+    from seedvr.quality.frames import luma
+
+    bad = degrade(clean, DegradationSpec(noise_sigma=5, jpeg_quality=40), seed=0)
+    ya, yb = luma(bad[0]).astype(np.float64), luma(clean[0]).astype(np.float64)
+    expected_ssim = metrics.structural_similarity(ya, yb, gaussian_weights=True, sigma=1.5,
+                                                  use_sample_covariance=False, data_range=255)
+    assert ssim(bad[0], clean[0]) == pytest.approx(expected_ssim, abs=1e-9)
+    assert psnr(bad[0], clean[0]) == pytest.approx(metrics.peak_signal_noise_ratio(yb, ya, data_range=255))
