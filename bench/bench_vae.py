@@ -2,11 +2,14 @@
 
 Default: the SeedVR VAE (random weights, bf16, CUDA) at 1280x720, 21 frames, with the official causal
 slicing. `--tiny`: the same code path with VAE_TINY on CPU (fp32) at a small size. `--tile PX OVERLAP`
-runs the spatially tiled path instead.
+runs the spatially tiled path instead. `--estimate-memory` runs nothing: it replays encode and decode
+on fake tensors (CPU, seconds) and reports the peak tensor memory a GPU would need (bf16; allocator
+fragmentation and cuDNN workspaces not included).
 
     python bench/bench_vae.py                       # 720p, 21 frames
     python bench/bench_vae.py --size 1920 1080 --tile 512 64
     python bench/bench_vae.py --tiny
+    python bench/bench_vae.py --estimate-memory --size 3840 2160 --tile 1024 128
 """
 
 from __future__ import annotations
@@ -76,12 +79,46 @@ def count_flops(model: nn.Module, run: Callable[[], object]) -> float:
     return total
 
 
+def estimate_peak_gib(cfg: VAEConfig, op: str, frames: int, height: int, width: int,
+                      tiling: VAETiling | None, sliced: bool) -> float:
+    """Peak tensor memory of one bf16 encode or decode, replayed on fake tensors (no compute, no GPU)."""
+    from torch._subclasses.fake_tensor import FakeTensorMode
+    from torch.distributed._tools.mem_tracker import MemTracker
+
+    with FakeTensorMode():
+        default = torch.get_default_dtype()
+        torch.set_default_dtype(torch.bfloat16)
+        try:
+            model = VideoVAE(cfg).eval()
+        finally:
+            torch.set_default_dtype(default)
+        s, t = cfg.spatial_downsample_factor, cfg.temporal_downsample_factor
+        if op == "encode":
+            inp = torch.empty(1, cfg.in_channels, frames, height, width, dtype=torch.bfloat16)
+        else:
+            inp = torch.empty(1, cfg.latent_channels, (frames - 1) // t + 1, height // s, width // s,
+                              dtype=torch.bfloat16)
+        tracker = MemTracker()
+        tracker.track_external(model, inp)
+        # Only the global peak is wanted; per-module stats refuse modules called once per chunk.
+        tracker._pre_fw_hook = lambda *a, **k: None
+        tracker._post_fw_hook = lambda *a, **k: None
+        with tracker, torch.inference_mode():
+            if op == "encode":
+                model.encode_moments(inp, sliced=sliced, tiling=tiling)
+            else:
+                model.decode(inp, sliced=sliced, tiling=tiling)
+        snap = tracker.get_tracker_snapshot("peak")
+    return gib(sum(v["Total"] for v in snap.values()))
+
+
 def main() -> None:
     p = bench_parser(__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=None, help="pixel frames (4n+1)")
     p.add_argument("--size", type=int, nargs=2, default=None, metavar=("W", "H"), help="pixel size")
     p.add_argument("--tile", type=int, nargs=2, default=None, metavar=("PX", "OVERLAP"), help="spatial tiling")
     p.add_argument("--no-slicing", action="store_true", help="whole clip at once instead of causal chunks")
+    p.add_argument("--estimate-memory", action="store_true", help="peak memory on fake tensors, no compute")
     args = p.parse_args()
     device = resolve_device(args)
     dtype = bench_dtype(device)
@@ -94,6 +131,16 @@ def main() -> None:
     sliced = not args.no_slicing
     warmup = args.warmup if args.warmup is not None else 1
     iters = args.iters or (2 if args.tiny else 3)
+
+    if args.estimate_memory:
+        for op in ("encode", "decode"):
+            emit(args, {
+                "bench": f"vae_{op}_memory_estimate", "model": "tiny" if args.tiny else "seedvr",
+                "size": f"{width}x{height}", "frames": n_frames, "sliced": sliced, "dtype": "bfloat16",
+                "tiling": f"{tiling.tile_px}/{tiling.overlap_px}" if tiling else "none",
+                "peak_mem_gib": estimate_peak_gib(cfg, op, n_frames, height, width, tiling, sliced),
+            })
+        return
 
     peak = measure_matmul_peak(device)
     print(f"device={device} dtype={dtype} matmul_peak={peak.flops_per_s / 1e12:.2f} TFLOP/s ({peak.dtype}, "
