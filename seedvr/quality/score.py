@@ -103,6 +103,26 @@ def _overlap(out: ClipScores, n: int, other: np.ndarray, what: str) -> int:
     return min(n, len(other))
 
 
+# A join whose input pair changes this many times more than its neighbours is a scene cut of the input.
+SCENE_CUT_RATIO = 3.0
+
+
+def _skip_input_cuts(out: ClipScores, lq: np.ndarray, joins: Sequence[int], cfg: ScoreConfig) -> dict[int, float]:
+    """Seam scores, with NaN (and a note) at joins where the input itself cuts to another shot.
+
+    Segment plans put joins at scene cuts, where any output changes abruptly; such a join says nothing
+    about stitching. Only the pairs around the joins are measured on the input, at the input's size.
+    """
+    near = {t for b in joins for t in range(int(b) - 1 - cfg.seam_window, int(b) + cfg.seam_window)}
+    in_errs = warp_errors(lq, sorted(near), preset=cfg.flow_preset)
+    out.curves["input_warp_error"] = in_errs
+    in_seams = seam_scores(in_errs, joins, window=cfg.seam_window)
+    cuts = [b for b, v in in_seams.items() if np.isfinite(v) and v > SCENE_CUT_RATIO]
+    if cuts:
+        out.notes.append(f"joins {cuts} sit on scene cuts of the input: seam not scored there")
+    return {b: float("nan") if b in cuts else v for b, v in out.seams.items()}
+
+
 def score_clip(
     restored: np.ndarray,
     *,
@@ -161,6 +181,8 @@ def score_clip(
             out.curves["warp_error"] = errs
             if joins:
                 out.seams = seam_scores(errs, joins, window=cfg.seam_window)
+                if flow is not None:
+                    out.seams = _skip_input_cuts(out, flow, joins, cfg)
         except Exception as exc:
             out.errors["warp_error"] = f"{error_class_of(exc)}: {exc}"
 

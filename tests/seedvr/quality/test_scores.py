@@ -150,3 +150,14 @@ def test_psnr_and_ssim_agree_with_scikit_image(clean):
                                                   use_sample_covariance=False, data_range=255)
     assert ssim(bad[0], clean[0]) == pytest.approx(expected_ssim, abs=1e-9)
     assert psnr(bad[0], clean[0]) == pytest.approx(metrics.peak_signal_noise_ratio(yb, ya, data_range=255))
+
+
+def test_a_scene_cut_in_the_input_is_not_a_seam():
+    a = make_clip("procedural:6", 12, (64, 96), "pan", seed=0)
+    b = make_clip("procedural:9", 12, (64, 96), "pan", seed=1)
+    hq = np.concatenate([a, b])  # a cut at frame 12, where the planner also puts a join
+    lq = degrade(hq, DegradationSpec(downscale=2, noise_sigma=2), seed=0)
+    with_cut = score_clip(hq, lq=lq, joins=(12,), config=ScoreConfig(noref=False))
+    assert np.isnan(with_cut.seams[12]) and "scene cuts" in with_cut.aggregates()["notes"]
+    alone = score_clip(hq, joins=(12,), config=ScoreConfig(noref=False))  # no input: the cut reads as a jump
+    assert alone.seams[12] > 2.0
