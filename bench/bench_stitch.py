@@ -7,6 +7,9 @@ Memory: peak RSS of the pipeline on a clip and on one four times longer, each in
 
     .venv/bin/python bench/bench_stitch.py            # 720p, 96 and 384 frames
     .venv/bin/python bench/bench_stitch.py --tiny     # 160x96, 24 and 96 frames
+
+The ratio is printed for each lossless intermediate codec (rawvideo is what `seedvr-clip` uses on
+local disk; utvideo is the object-store default).
 """
 
 from __future__ import annotations
@@ -104,7 +107,7 @@ def main() -> None:
         make_source(src4, 4 * n, w, h)
         out = os.path.join(tmp, "out.mp4")
         run_baseline(src, out, settings)  # warm-up: forkserver, codec init, page cache
-        jobs = {c: dataclasses.replace(job, intermediate_codec=c) for c in ("utvideo", "ffv1")}
+        jobs = {c: dataclasses.replace(job, intermediate_codec=c) for c in ("rawvideo", "utvideo", "ffv1")}
         base: list[float] = []
         pipe: dict[str, list[float]] = {c: [] for c in jobs}
         for _ in range(iters):  # interleaved so that machine noise hits every side alike

@@ -41,8 +41,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--blend", default="hann", choices=("hann", "linear", "none"), help="cross-fade ramp")
     s.add_argument("--work-dir", default=None, help="where segment intermediates go (default: a temp dir)")
     s.add_argument("--keep-segments", action="store_true", help="keep the intermediates after stitching")
-    s.add_argument("--intermediate", default="utvideo", choices=("utvideo", "ffv1"),
-                   help="lossless codec of the segment files (ffv1: smaller, slower)")
+    s.add_argument("--intermediate", default="auto", choices=("auto", "rawvideo", "utvideo", "ffv1"),
+                   help="lossless codec of the segment files (auto: rawvideo on local disk, utvideo on "
+                        "object stores; ffv1: smallest, slowest)")
     e = p.add_argument_group("encoder")
     e.add_argument("--codec", default="libx264", choices=("libx264", "libx265", "libsvtav1", "ffv1"))
     e.add_argument("--crf", type=int, default=18)

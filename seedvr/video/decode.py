@@ -41,6 +41,12 @@ def _resolve_url(url: str, info: VideoInfo) -> str:
 
 def iter_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: int = 0) -> Iterator[np.ndarray]:
     """Yield frames `start..stop-1` one at a time (H, W, 3), so callers can stream long ranges."""
+    for view in _iter_views(url, start, stop, info, threads=threads):
+        yield view.copy()
+
+
+def _iter_views(url: str, start: int, stop: int, info: VideoInfo, *, threads: int = 0) -> Iterator[np.ndarray]:
+    """Like `iter_frames`, but each array may be a view into a decoder buffer valid until the next one."""
     _check_range(start, stop, info)
     src = _resolve_url(url, info)
     expected = info.pts[start:stop]
@@ -93,7 +99,7 @@ def read_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: in
     _check_range(start, stop, info)
     out = np.empty((stop - start, info.height, info.width, 3), dtype=frame_dtype(info))
     n = 0
-    for n, frame in enumerate(iter_frames(url, start, stop, info, threads=threads), start=1):
+    for n, frame in enumerate(_iter_views(url, start, stop, info, threads=threads), start=1):
         if frame.shape != out.shape[1:]:
             raise CorruptVideoError(
                 f"{info.url}: frame size changed mid-stream to {frame.shape[1]}x{frame.shape[0]} "
@@ -109,13 +115,13 @@ def _converter(info: VideoInfo):  # noqa: ANN202 - a closure over the source's c
     fmt = rgb_format(info)
     if is_rgb_format(info.pix_fmt):
         def convert(frame: av.VideoFrame) -> np.ndarray:
-            return frame.to_ndarray(format=fmt).copy()
+            return frame.to_ndarray(format=fmt)
         return convert
     matrix = source_matrix(info.color, info.height)
     rng = source_range(info.color, info.pix_fmt)
 
     def convert_yuv(frame: av.VideoFrame) -> np.ndarray:
-        # `to_ndarray` may return a view into the frame's buffer: copy before the frame is reused.
-        return frame.to_ndarray(format=fmt, src_colorspace=matrix, src_color_range=rng).copy()
+        # May be a view into the frame's buffer: `iter_frames` copies, `read_frames` copies into its array.
+        return frame.to_ndarray(format=fmt, src_colorspace=matrix, src_color_range=rng)
 
     return convert_yuv
