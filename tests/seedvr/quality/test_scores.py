@@ -161,3 +161,13 @@ def test_a_scene_cut_in_the_input_is_not_a_seam():
     assert np.isnan(with_cut.seams[12]) and "scene cuts" in with_cut.aggregates()["notes"]
     alone = score_clip(hq, joins=(12,), config=ScoreConfig(noref=False))  # no input: the cut reads as a jump
     assert alone.seams[12] > 2.0
+
+
+def test_temporal_shimmer_raises_the_warp_error():
+    from seedvr.synthetic import make_ai_clip
+
+    calm = make_ai_clip(9, (64, 96), seed=0, shimmer=0.0)
+    shimmering = make_ai_clip(9, (64, 96), seed=0, shimmer=10.0)
+    cfg = ScoreConfig(noref=False)
+    calm_err = score_clip(calm, config=cfg).aggregates()["warp_error_mean"]
+    assert score_clip(shimmering, lq=calm, config=cfg).aggregates()["warp_error_mean"] > 2 * calm_err
