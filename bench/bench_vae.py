@@ -10,6 +10,10 @@ fragmentation and cuDNN workspaces not included).
     python bench/bench_vae.py --size 1920 1080 --tile 512 64
     python bench/bench_vae.py --tiny
     python bench/bench_vae.py --estimate-memory --size 3840 2160 --tile 1024 128
+    python bench/bench_vae.py --tiny --compare-tiling --frames 5 --size 384 256 --tile 256 64
+
+`--compare-tiling` measures tiled against untiled output (max |difference| and PSNR over the untiled
+output's range) on a smooth synthetic clip, fp32, default-initialised random weights.
 """
 
 from __future__ import annotations
@@ -112,6 +116,35 @@ def estimate_peak_gib(cfg: VAEConfig, op: str, frames: int, height: int, width: 
     return gib(sum(v["Total"] for v in snap.values()))
 
 
+def smooth_clip(frames: int, height: int, width: int, seed: int = 0) -> torch.Tensor:
+    """A moving two-wave pattern with a little noise in [-1, 1]: content with structure at all tiles."""
+    g = torch.Generator().manual_seed(seed)
+    yy, xx = torch.meshgrid(torch.linspace(0, 1, height), torch.linspace(0, 1, width), indexing="ij")
+    phase = torch.rand(3, 1, 1, 1, generator=g) * 6.28
+    t = torch.arange(frames, dtype=torch.float32)[None, :, None, None]
+    x = 0.6 * torch.sin(6 * xx + 4 * yy + 0.3 * t + phase) + 0.3 * torch.cos(11 * yy - 0.2 * t + phase)
+    return (x + 0.05 * torch.randn(3, frames, height, width, generator=g)).clamp(-1, 1)[None]
+
+
+def compare_tiling(args, cfg: VAEConfig, frames: int, height: int, width: int, tiling: VAETiling) -> None:
+    """Tiled vs untiled encode (moments) and decode (frames), fp32 on CPU."""
+    torch.manual_seed(0)
+    model = VideoVAE(cfg).eval()
+    x = smooth_clip(frames, height, width)
+    moments = model.encode_moments(x)
+    z = moments[:, : cfg.latent_channels]
+    pairs = {"encode": (model.encode_moments(x, tiling=tiling), moments),
+             "decode": (model.decode(z, tiling=tiling), model.decode(z))}
+    for op, (tiled, ref) in pairs.items():
+        diff = (tiled - ref).abs()
+        span = (ref.max() - ref.min()).item()
+        psnr = 10 * torch.log10(span**2 / diff.square().mean()).item()
+        emit(args, {"bench": f"vae_{op}_tiling_diff", "model": "tiny" if args.tiny else "seedvr",
+                    "size": f"{width}x{height}", "frames": frames,
+                    "tiling": f"{tiling.tile_px}/{tiling.overlap_px}", "max_abs": diff.max().item(),
+                    "range": span, "psnr_db": psnr})
+
+
 def main() -> None:
     p = bench_parser(__doc__.splitlines()[0])
     p.add_argument("--frames", type=int, default=None, help="pixel frames (4n+1)")
@@ -119,6 +152,7 @@ def main() -> None:
     p.add_argument("--tile", type=int, nargs=2, default=None, metavar=("PX", "OVERLAP"), help="spatial tiling")
     p.add_argument("--no-slicing", action="store_true", help="whole clip at once instead of causal chunks")
     p.add_argument("--estimate-memory", action="store_true", help="peak memory on fake tensors, no compute")
+    p.add_argument("--compare-tiling", action="store_true", help="tiled vs untiled difference (needs --tile)")
     args = p.parse_args()
     device = resolve_device(args)
     dtype = bench_dtype(device)
@@ -132,6 +166,11 @@ def main() -> None:
     warmup = args.warmup if args.warmup is not None else 1
     iters = args.iters or (2 if args.tiny else 3)
 
+    if args.compare_tiling:
+        if tiling is None:
+            raise SystemExit("--compare-tiling needs --tile PX OVERLAP")
+        compare_tiling(args, cfg, n_frames, height, width, tiling)
+        return
     if args.estimate_memory:
         for op in ("encode", "decode"):
             emit(args, {
