@@ -146,7 +146,8 @@ row = chosen.iloc[0]
 video_id = str(row["video_id"])
 source = tables.videos.read(spark).filter(F.col("video_id") == video_id).select("info_json").toPandas()
 src_info = VideoInfo.from_dict(json.loads(source["info_json"].iloc[0]))
-out_info = probe(str(row["output_uri"]))
+# The job wrote this file: probe it in-process (a sandboxed child would re-run a script-run notebook).
+out_info = probe(str(row["output_uri"]), isolate=False)
 n = min(src_info.num_frames, out_info.num_frames, max_frames)
 before = read_frames(src_info.url, 0, n, src_info)
 after = read_frames(str(row["output_uri"]), 0, n, out_info)
