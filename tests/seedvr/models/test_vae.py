@@ -207,3 +207,19 @@ def test_frame_group_norm_in_slices_equals_per_frame_group_norm(monkeypatch: pyt
     out = torch.full((2, 8, 5, 5, 6), float("nan"))[:, :, 2:]  # a strided target, as the convs use
     torch.testing.assert_close(norm(x, out=out), ref)
     torch.testing.assert_close(out, ref)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_bf16_cuda_matches_fp32_and_slices_exactly() -> None:
+    torch.manual_seed(0)
+    model = VideoVAE(VAE_TINY).eval()
+    x = _video(9, 64, 96)
+    ref = model.encode_moments(x)
+    gpu = model.to("cuda", torch.bfloat16)
+    ours = gpu.encode_moments(x.cuda()).float().cpu()
+    assert ((ours - ref).abs().max() / ref.abs().max()).item() < 5e-2
+    z = ours[:, :16].cuda()
+    whole, sliced = gpu.decode(z, sliced=False), gpu.decode(z, sliced=True)
+    assert whole.dtype == torch.bfloat16
+    assert ((whole - sliced).abs().max() / whole.abs().max()).item() < 2e-2
