@@ -69,6 +69,8 @@ weights_root = widget("weights_root", "", "weights folder")
 output_root = widget("output_root", "", "output root")
 gpu_slots = widget("gpu_slots", "", "GPU slots (partitions of the restore stage)")
 node_type = widget("node_type", "", "GPU node type (empty: this cluster's)")
+job_id = widget("job_id", "", "job id (provenance; set by the job)")
+job_run_id = widget("job_run_id", "", "job run id (provenance; set by the job)")
 
 # COMMAND ----------
 
@@ -142,7 +144,8 @@ show(selected.select("video_id", "uri", "content_class", "added_date", "num_fram
 
 from jobs.pipeline import run_restore  # noqa: E402
 
-report = run_restore(spark, cfg, selection, engine=engine.name, log=print)
+report = run_restore(spark, cfg, selection, engine=engine.name, job_id=job_id or None,
+                     job_run_id=job_run_id or None, log=print)
 print(f"run {report.run_id}: {report.videos_ok} video(s) restored, {report.videos_failed} failed, "
       f"{report.restored_segments} segment(s) restored, {report.skipped_segments} already done")
 if len(report.restorations):

@@ -257,6 +257,19 @@ def test_runs_carry_the_job_run_id_for_provenance() -> None:
     for name, _job, task in wheel_tasks():
         if task["python_wheel_task"]["entry_point"] == "seedvr-restore":
             assert any("{{job.run_id}}" in p for p in task["python_wheel_task"]["parameters"]), name
+    for name, job in JOBS.items():
+        if any("notebook_task" in t for t in job["tasks"]):
+            defaults = {p["name"]: p["default"] for p in job["parameters"]}
+            assert defaults.get("job_run_id") == "{{job.run_id}}", name
+
+
+def test_every_job_starts_with_the_preflight() -> None:
+    for name, job in JOBS.items():
+        tasks = {t["task_key"]: t for t in job["tasks"]}
+        assert tasks["preflight"]["python_wheel_task"]["entry_point"] == "seedvr-preflight", name
+        for key, task in tasks.items():
+            if key != "preflight":
+                assert task.get("depends_on"), f"{name}/{key} may start before the preflight"
 
 
 # ------------------------------------------------------------------------------------------ notebooks
