@@ -9,6 +9,7 @@ Optional spatial tiling (`VAETiling`) bounds it further for 1080p and 4K.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
 import torch
 from torch import Tensor, nn
@@ -48,9 +49,10 @@ class VideoVAE(nn.Module):
     def encode_moments(self, x: Tensor, *, sliced: bool = True, tiling: VAETiling | None = None) -> Tensor:
         """x [B,3,T,H,W] in [-1,1], T = 4n+1 -> moments [B,2*latent,n+1,H/8,W/8] (mean | logvar)."""
         self._check_video(x)
-        x = x.to(self._dtype)
-        frames = self.num_latent_frames(x.shape[2])
-        run = lambda v: self._stream(self.encoder, v, self._encode_bounds(v.shape[2], sliced), frames)  # noqa: E731
+        weight = self.encoder.conv_in.weight
+        x = x.to(device=weight.device, dtype=weight.dtype)
+        run = partial(self._stream, self.encoder, bounds=self._encode_bounds(x.shape[2], sliced),
+                      total=self.num_latent_frames(x.shape[2]))
         if tiling is None:
             return run(x)
         s = self.cfg.spatial_downsample_factor
@@ -83,9 +85,10 @@ class VideoVAE(nn.Module):
             raise InputError(
                 f"decode expects latents [B,{self.cfg.latent_channels},T',h,w] with T' >= 1, got {tuple(z.shape)}"
             )
-        z = z.to(self._dtype)
-        frames = self.num_frames(z.shape[2])
-        run = lambda v: self._stream(self.decoder, v, self._decode_bounds(v.shape[2], sliced), frames)  # noqa: E731
+        weight = self.decoder.conv_in.weight
+        z = z.to(device=weight.device, dtype=weight.dtype)
+        run = partial(self._stream, self.decoder, bounds=self._decode_bounds(z.shape[2], sliced),
+                      total=self.num_frames(z.shape[2]))
         if tiling is None:
             return run(z)
         s = self.cfg.spatial_downsample_factor
@@ -98,10 +101,6 @@ class VideoVAE(nn.Module):
         return (latent_frames - 1) * self.cfg.temporal_downsample_factor + 1
 
     # -- internals --------------------------------------------------------------------------------
-
-    @property
-    def _dtype(self) -> torch.dtype:
-        return self.encoder.conv_in.weight.dtype
 
     def _check_video(self, x: Tensor) -> None:
         t, s = self.cfg.temporal_downsample_factor, self.cfg.spatial_downsample_factor
@@ -137,6 +136,7 @@ class VideoVAE(nn.Module):
         self,
         net: Callable[[Tensor, Cache | None], tuple[Tensor, Cache]],
         x: Tensor,
+        *,
         bounds: list[tuple[int, int]],
         total: int,
     ) -> Tensor:
