@@ -8,12 +8,16 @@ node types that would fit. `python -m jobs.sizing` prints the sizing table of th
 from __future__ import annotations
 
 import argparse
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from seedvr.checkpoints.presets import PRESETS, get_preset
 from seedvr.errors import ConfigError
 
+# Where a Databricks cluster reports its worker node type.
+CLUSTER_NODE_TYPE_CONF = "spark.databricks.clusterUsageTags.clusterNodeType"
 # Part of the nominal memory a job can use: the CUDA context, the allocator's reserve and GB vs GiB.
 USABLE_FRACTION = 0.9
 
@@ -106,6 +110,27 @@ def check_preset_fits(preset: str, node_type: str, *, gpu_memory_gb: float | Non
             f"preset {preset!r} needs about {need:g} GB of GPU memory per GPU, but node type {node_type!r} "
             f"offers {have:.1f} GB usable; choose a larger node type (e.g. {options}) or a smaller preset")
     return node
+
+
+def cluster_node_type(spark: Any) -> str | None:
+    """The worker node type of the Databricks cluster behind `spark`; None on other engines."""
+    if not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+        return None
+    try:
+        return spark.conf.get(CLUSTER_NODE_TYPE_CONF, None) or None
+    except Exception:  # noqa: BLE001 - a runtime without the tag is simply not checked
+        return None
+
+
+def check_session_fits(spark: Any, preset: str) -> NodeType | None:
+    """`check_preset_fits` against the cluster the session runs on, for entry points and notebooks.
+
+    Node types missing from the table are not judged (None), so a new instance family never blocks a run.
+    """
+    node = cluster_node_type(spark)
+    if node is None or node not in NODE_TYPES:
+        return None
+    return check_preset_fits(preset, node)
 
 
 def sizing_markdown(presets: Sequence[str] | None = None) -> str:

@@ -108,23 +108,13 @@ from jobs import sizing  # noqa: E402
 from jobs.selection import apply_selection, make_selection, validate_predicate  # noqa: E402
 from jobs.tables import table_refs  # noqa: E402
 
-
-def cluster_node_type() -> str:
-    """The worker node type of the attached Databricks cluster, or "" elsewhere."""
-    if not on_databricks:
-        return ""
-    try:
-        return spark.conf.get("spark.databricks.clusterUsageTags.clusterNodeType") or ""
-    except Exception:  # noqa: BLE001 - not every runtime exposes the tag
-        return ""
-
-
 if not predicate and not ids:
     raise ConfigError("set the 'predicate' or the 'ids' widget: an ad-hoc run restores selected rows only "
                       "(the nightly job restores everything pending)")
-node = node_type or cluster_node_type()
-if node:
-    sizing.check_preset_fits(cfg.model.preset, node)
+if node_type:
+    sizing.check_preset_fits(cfg.model.preset, node_type)
+else:
+    sizing.check_session_fits(spark, cfg.model.preset)  # the attached cluster's node type, on Databricks
 tables = table_refs(cfg.tables)
 if predicate:
     validate_predicate(spark, tables.videos, predicate)

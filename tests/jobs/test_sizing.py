@@ -81,3 +81,30 @@ def test_cli_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None
     assert ex.value.code == 2
     assert "g6.xlarge" in capsys.readouterr().err
     assert sizing.main(["--preset", "seedvr-7b", "--node-type", "p5.48xlarge"]) == 0
+
+
+class _Conf:
+    def __init__(self, values: dict[str, str]) -> None:
+        self.values = values
+
+    def get(self, key: str, default: str | None = None) -> str | None:
+        return self.values.get(key, default)
+
+
+class _Session:
+    def __init__(self, node: str | None) -> None:
+        self.conf = _Conf({sizing.CLUSTER_NODE_TYPE_CONF: node} if node else {})
+
+
+def test_session_check_reads_the_databricks_cluster_node_type(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABRICKS_RUNTIME_VERSION", "17.3")
+    with pytest.raises(ConfigError, match="g6.xlarge"):
+        sizing.check_session_fits(_Session("g6.xlarge"), "seedvr2-7b")
+    assert sizing.check_session_fits(_Session("p5.48xlarge"), "seedvr2-7b").gpus == 8
+    assert sizing.check_session_fits(_Session("g7.futuristic"), "seedvr2-7b") is None
+    assert sizing.check_session_fits(_Session(None), "seedvr2-7b") is None
+
+
+def test_session_check_does_nothing_off_databricks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    assert sizing.check_session_fits(_Session("g4dn.xlarge"), "seedvr2-7b") is None
