@@ -411,3 +411,58 @@ def test_cluster_finds_the_profiles_in_the_synced_bundle_files() -> None:
         assert path.is_file()
         ignored = subprocess.run(["git", "check-ignore", "-q", str(path)], cwd=ROOT, check=False)
         assert ignored.returncode == 1, f"{path.name} is git-ignored, so the bundle would not sync it"
+
+
+# ------------------------------------------------------------------------------------------ idempotence
+
+
+def run_wheel_task(job: str, task: str, target: str, params: dict[str, str], flags: dict[str, str]) -> int:
+    """Call a task's console script with the task's own parameter list, as Databricks would.
+
+    `params` are run-time job parameters (`--params k=v`); `flags` replace bundle-level values that
+    point at the workspace (profile, ingest folder) with local ones.
+    """
+    spec = next(t for t in JOBS[job]["tasks"] if t["task_key"] == task)["python_wheel_task"]
+    argv = resolve(spec["parameters"], target, job_params(JOBS[job], target, **params))
+    argv = [f"{a.split('=', 1)[0]}={flags[a.split('=', 1)[0]]}" if a.split("=", 1)[0] in flags else a
+            for a in argv]
+    module, func = SCRIPTS[spec["entry_point"]].split(":")
+    return getattr(importlib.import_module(module), func)(argv)
+
+
+def test_backfill_run_twice_changes_nothing_the_second_time(tmp_path: Path) -> None:
+    from jobs.config import load_config
+    from jobs.engine import session
+    from jobs.tables import table_refs
+    from seedvr.synthetic.catalog import make_sample_catalog
+
+    make_sample_catalog(tmp_path / "clips", clips=2, frames=9, size=(32, 48), audio=False)
+    profile = tmp_path / "profile.yaml"
+    profile.write_text(yaml.safe_dump({
+        "extends": "local",
+        "tables": {"root": str(tmp_path / "tables")},
+        "storage": {"output_root": str(tmp_path / "out"), "work_dir": str(tmp_path / "work")},
+        "segments": {"segment_frames": 5, "context_frames": 1},
+        "execution": {"gpu_slots": 1, "stitch_slots": 1, "probe_slots": 1},
+        "tracking": {"enabled": False},
+        "ingest": {"content_class": "archive"},
+    }))
+    local = {"--profile": str(profile), "--source": str(tmp_path / "clips" / "lq")}
+    # Local runs take the profile's tables and output root: the workspace values are blanked at run time.
+    params = {"catalog": "", "schema": "", "weights_root": "", "output_root": "", "preset": "identity"}
+    assert run_wheel_task("restore_nightly", "ingest", "dev", params, local) == 0
+
+    today = dt.datetime.now(dt.timezone.utc).date()
+    window = {"date_from": str(today - dt.timedelta(days=1)), "date_to": str(today + dt.timedelta(days=1)),
+              "content_class": "archive"}
+
+    def restorations() -> Any:
+        with session(load_config(str(profile)).engine) as eng:
+            pdf = table_refs(load_config(str(profile)).tables).restorations.read(eng.spark).toPandas()
+        return pdf[["video_id", "status", "run_id", "output_uri", "output_sha256"]].sort_values("video_id")
+
+    assert run_wheel_task("restore_backfill", "restore", "dev", {**params, **window}, local) == 0
+    first = restorations()
+    assert len(first) == 2 and set(first["status"]) == {"ok"}
+    assert run_wheel_task("restore_backfill", "restore", "dev", {**params, **window}, local) == 0
+    assert restorations().reset_index(drop=True).equals(first.reset_index(drop=True))
