@@ -18,7 +18,8 @@ from jobs import sizing
 from seedvr.checkpoints.presets import get_preset
 from seedvr.errors import ConfigError
 
-# CLI flag dest -> (bundle variable or job parameter, where it is set). Order is the order of messages.
+# CLI flag dest -> the bundle variable that fills it (the jobs' parameters of the same names default to
+# these variables). Order is the order of the messages.
 REQUIRED_VARIABLES: dict[str, str] = {
     "catalog": "catalog",
     "schema": "schema",
