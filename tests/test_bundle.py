@@ -74,7 +74,8 @@ def resolve(value: Any, target: str, job_params: dict[str, str] | None = None) -
     variables = variables_for(target)
     whole = VAR_REF.fullmatch(value)
     if whole and "." not in value[len("${var."):-1]:
-        return variables[whole.group(1)]  # a whole-value reference keeps the variable's type, as in the CLI
+        # A whole-value reference keeps the variable's type, as in the CLI.
+        return resolve(variables[whole.group(1)], target, job_params)
     for _ in range(3):  # values may refer to ${workspace...} in turn
         value = VAR_REF.sub(lambda m: str(variables[m.group(1)]), value)
         value = value.replace("${bundle.target}", target).replace("${bundle.name}", BUNDLE["bundle"]["name"])
@@ -246,11 +247,28 @@ def test_task_parameters_are_accepted_by_the_console_script(
     params = job_params(JOBS[job], target, date_from="2026-01-01", date_to="2026-01-31", content_class="ai")
     argv = resolve(spec["parameters"], target, params)
     ns = parse_with_entry_point(spec["entry_point"], argv, monkeypatch)
+    values = variables_for(target)
+    assert vars(ns).get("catalog") in (None, values["catalog"])
     if getattr(ns, "profile", None):
-        from jobs.config import load_config
+        from jobs.cli import config_from_args
 
-        assert load_config(ns.profile).profile == ns.profile
-    assert vars(ns).get("catalog") in (None, variables_for(target)["catalog"])
+        cfg = config_from_args(ns)  # the configuration the task would run with
+        assert cfg.profile == f"databricks_{target}"
+        assert cfg.engine.kind == "active", "on a cluster the job must use the cluster's session"
+        assert (cfg.tables.root, cfg.tables.catalog, cfg.tables.schema_) == (None, values["catalog"],
+                                                                             resolve(values["schema"], target))
+        if hasattr(ns, "preset"):
+            assert cfg.model.preset == values["preset"] and cfg.model.weights == values["weights_root"]
+            assert cfg.execution.gpu_slots == int(values["gpu_slots"])
+            assert cfg.storage.output_root == resolve(values["output_root"], target)
+
+
+def test_readme_lists_every_job() -> None:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Deploy on Databricks"):]
+    for name in JOBS:
+        assert f"`{name}`" in section, f"README's Deploy on Databricks does not mention job {name}"
+        assert f"databricks bundle run -t dev {name}" in section, f"README shows no run of {name}"
 
 
 def test_runs_carry_the_job_run_id_for_provenance() -> None:
