@@ -1,33 +1,39 @@
 """Video I/O: exact probing and frame-range decoding, segment plans, lossless intermediates, stitching.
 
-`seedvr.video.pipeline.restore_clip` runs the whole path for one clip without Spark.
+`seedvr.video.pipeline.restore_clip` runs the whole path for one clip without Spark. Names are
+imported lazily so that the isolated probe child (`python -m seedvr.video._child`) starts quickly.
 """
 
-from seedvr.video.decode import iter_frames, read_frames
-from seedvr.video.encode import EncodeSettings
-from seedvr.video.info import ColorInfo, StreamInfo, VideoInfo
-from seedvr.video.intermediate import SegmentFile, iter_segment, read_segment, segment_key, write_segment
-from seedvr.video.plan import Segment, check_plan, plan_segments
-from seedvr.video.probe import probe
-from seedvr.video.stitch import StitchResult, blend_stream, stitch_video
+from __future__ import annotations
 
-__all__ = [
-    "ColorInfo",
-    "EncodeSettings",
-    "Segment",
-    "SegmentFile",
-    "StitchResult",
-    "StreamInfo",
-    "VideoInfo",
-    "blend_stream",
-    "check_plan",
-    "iter_frames",
-    "iter_segment",
-    "plan_segments",
-    "probe",
-    "read_frames",
-    "read_segment",
-    "segment_key",
-    "stitch_video",
-    "write_segment",
-]
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "iter_frames": "decode",
+    "read_frames": "decode",
+    "EncodeSettings": "encode",
+    "ColorInfo": "info",
+    "StreamInfo": "info",
+    "VideoInfo": "info",
+    "SegmentFile": "intermediate",
+    "iter_segment": "intermediate",
+    "read_segment": "intermediate",
+    "segment_key": "intermediate",
+    "write_segment": "intermediate",
+    "Segment": "plan",
+    "check_plan": "plan",
+    "plan_segments": "plan",
+    "probe": "probe",
+    "StitchResult": "stitch",
+    "blend_stream": "stitch",
+    "stitch_video": "stitch",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f"seedvr.video.{_EXPORTS[name]}"), name)
+    raise AttributeError(f"module 'seedvr.video' has no attribute {name!r}")

@@ -1,16 +1,22 @@
 """Run untrusted native work (FFmpeg demuxing/decoding) in a child process with a timeout and memory cap.
 
 Why a child: on the embedded engine UDFs are threads of the driver, so a segfault in a demuxer or a
-runaway allocation would take the whole job down. The child is started with `forkserver` (or
-`spawn`), never a plain fork of a threaded process. Errors come back as project errors.
+runaway allocation would take the whole job down. Why a fresh interpreter (`python -m
+seedvr.video._child`) rather than `multiprocessing`: forking a threaded process is unsafe, and the
+spawn/forkserver start methods re-import the caller's `__main__` in every child (a Spark driver
+script, a notebook, a benchmark that imports torch: seconds per call and possible side effects).
+The child reads `(fn, args, kwargs)` from stdin and writes its pickled result to a private pipe.
 """
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import os
+import pickle
+import select
 import signal
+import subprocess
 import sys
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -18,45 +24,35 @@ from seedvr import errors
 from seedvr.errors import CorruptVideoError, ProbeTimeoutError, SeedVRError, VideoTooLargeError
 
 
-def _context() -> mp.context.BaseContext:
-    if sys.platform.startswith("linux"):
-        ctx = mp.get_context("forkserver")
-        # Preload the video stack instead of the default `__main__`: children start in milliseconds and
-        # scripts without a `__main__` guard are not re-executed. Effective until the server starts.
-        ctx.set_forkserver_preload(["seedvr.video.probe"])
-        return ctx
-    return mp.get_context("spawn")
-
-
-def _child(conn: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, max_memory_mb: int | None,
-           environ: dict[str, str]) -> None:
-    # A forkserver child inherits the server's environment from when it started; take the caller's
-    # current one (storage credentials and endpoints may have been set since).
-    os.environ.clear()
-    os.environ.update(environ)
-    if max_memory_mb:
-        import resource
-
-        limit = int(max_memory_mb) * 1024 * 1024
-        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
-        result = fn(*args, **kwargs)
-        conn.send(("ok", result))
-    except MemoryError as exc:
-        conn.send(("err", "VideoTooLargeError", f"exceeded the memory cap of {max_memory_mb} MB ({exc})"))
-    except SeedVRError as exc:
-        conn.send(("err", type(exc).__name__, str(exc)))
-    except BaseException as exc:  # noqa: BLE001 - anything else becomes a clear corrupt-input error
-        conn.send(("err", "CorruptVideoError", f"{type(exc).__name__}: {exc}"))
-    finally:
-        conn.close()
-
-
 def _rebuild(name: str, message: str) -> SeedVRError:
     cls = getattr(errors, name, None)
     if not (isinstance(cls, type) and issubclass(cls, SeedVRError)):
         cls = CorruptVideoError
     return cls(message)
+
+
+def _child_env() -> dict[str, str]:
+    """The caller's environment plus its import path, so the child imports the same `seedvr`."""
+    env = dict(os.environ)
+    paths = [p for p in sys.path if p and os.path.isdir(p)]
+    env["PYTHONPATH"] = os.pathsep.join(paths)
+    return env
+
+
+def _read_all(fd: int, deadline: float) -> bytes | None:
+    """Read until EOF or the deadline; None on timeout."""
+    chunks = []
+    while True:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        ready, _, _ = select.select([fd], [], [], remaining)
+        if not ready:
+            return None
+        chunk = os.read(fd, 1 << 20)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def run_isolated(
@@ -72,38 +68,47 @@ def run_isolated(
     `what` names the input in error messages. Timeout -> ProbeTimeoutError; a native crash
     (signal) -> CorruptVideoError; a memory blow-up -> VideoTooLargeError.
     """
-    ctx = _context()
-    recv, send = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(send, fn, args, kwargs, max_memory_mb, dict(os.environ)), daemon=True)
-    proc.start()
-    send.close()
+    payload = pickle.dumps((fn, args, kwargs))
+    r, w = os.pipe()
     try:
-        if not recv.poll(timeout_s):
-            proc.kill()
-            proc.join(5)
-            raise ProbeTimeoutError(
-                f"{what}: probing took longer than {timeout_s:g} s and was stopped; the file may be "
-                "damaged or on a stalled mount; retry, or raise timeout_s for very long files"
-            )
-        try:
-            status, *payload = recv.recv()
-        except EOFError:
-            status, payload = "died", []
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "seedvr.video._child", str(w), str(int(max_memory_mb or 0))],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, pass_fds=(w,), env=_child_env(),
+            close_fds=True,
+        )
     finally:
-        recv.close()
-    proc.join(min(timeout_s, 5.0))
-    if proc.is_alive():
+        os.close(w)
+    try:
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write(payload)
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass  # the child died at start; its exit status tells why
+        data = _read_all(r, time.monotonic() + timeout_s)
+    finally:
+        os.close(r)
+    if data is None:
         proc.kill()
-        proc.join(5)
-    if status == "ok":
-        return payload[0]
-    if status == "err":
-        name, message = payload
+        proc.wait()
+        raise ProbeTimeoutError(
+            f"{what}: probing took longer than {timeout_s:g} s and was stopped; the file may be "
+            "damaged or on a stalled mount; retry, or raise timeout_s for very long files"
+        )
+    try:
+        code = proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        code = proc.wait()
+    if data:
+        status, *body = pickle.loads(data)
+        if status == "ok":
+            return body[0]
+        name, message = body
         if not message.startswith(what):
             message = f"{what}: {message}"
         raise _rebuild(name, message)
-    code = proc.exitcode
-    if code is not None and code < 0:
+    if code < 0:
         sig = signal.Signals(-code).name if -code in signal.Signals._value2member_map_ else str(-code)
         if -code == signal.SIGKILL:
             raise VideoTooLargeError(

@@ -20,7 +20,7 @@ import numpy as np
 
 from seedvr.errors import ConfigError, InputError, VideoError
 from seedvr.video.avutil import map_av_error, open_video, resolved_color
-from seedvr.video.blend import blend_frames, crossfade_weights, to_dtype
+from seedvr.video.blend import blend_frames, crossfade_weights
 from seedvr.video.encode import EncodeSettings, VideoWriter, container_format, output_sar
 from seedvr.video.info import VideoInfo
 from seedvr.video.intermediate import iter_segment
@@ -81,7 +81,7 @@ def blend_stream(segments: Sequence[Segment], open_segment: SegmentOpener, *, nu
                 pending[f] = frame
             count += 1
             while next_emit <= f and next_emit < release_below and next_emit in pending:
-                yield next_emit, to_dtype(pending.pop(next_emit), dtype)
+                yield next_emit, pending.pop(next_emit)
                 next_emit += 1
         if count != seg.window_frames:
             raise InputError(f"segment {k} holds {count} frames, expected {seg.window_frames} "

@@ -9,6 +9,9 @@ import numpy as np
 import pytest
 from videogen import make_clip
 
+from seedvr.video.info import VideoInfo
+from seedvr.video.probe import probe
+
 # name -> (file name, make_clip keyword arguments)
 CLIPS: dict[str, tuple[str, dict]] = {
     "cfr_mp4": ("cfr.mp4", {}),
@@ -48,6 +51,19 @@ def clip(clip_dir: Path) -> Callable[[str], str]:
             make_clip(path, **kwargs)
             made[name] = path
         return made[name]
+
+    return get
+
+
+@pytest.fixture(scope="session")
+def probed(clip: Callable[[str], str]) -> Callable[[str], VideoInfo]:
+    """`probed(name)`: the probe of a generated clip, cached (VideoInfo is frozen, so sharing is safe)."""
+    cache: dict[str, VideoInfo] = {}
+
+    def get(name: str) -> VideoInfo:
+        if name not in cache:
+            cache[name] = probe(clip(name))
+        return cache[name]
 
     return get
 

@@ -41,8 +41,8 @@ def _packet_digests(url: str, kind: str) -> list[str]:
 
 
 @pytest.mark.parametrize("name", ["cfr_mkv", "vfr_mkv", "rot90_mp4", "odd_mkv", "hdr10_mkv", "audio_mkv", "mpegts"])
-def test_lossless_round_trip_is_exact(clip, tmp_path, name: str) -> None:
-    info = probe(clip(name))
+def test_lossless_round_trip_is_exact(probed, clip, tmp_path, name: str) -> None:
+    info = probed(name)
     segs = plan_segments(info.num_frames, 9, 3)
     urls, sums = _restore_segments(info, segs, str(tmp_path / "segs"), IdentityRestorer(1))
     out = str(tmp_path / "out.mkv")
@@ -61,8 +61,8 @@ def test_lossless_round_trip_is_exact(clip, tmp_path, name: str) -> None:
         assert result.copied_packets == {info.audio[0].index: len(src_audio)}
 
 
-def test_lossy_encode_keeps_timestamps_tags_rotation_and_audio(clip, tmp_path) -> None:
-    info = probe(clip("audio_mp4"))
+def test_lossy_encode_keeps_timestamps_tags_rotation_and_audio(probed, clip, tmp_path) -> None:
+    info = probed("audio_mp4")
     segs = plan_segments(info.num_frames, 13, 4)
     urls, _ = _restore_segments(info, segs, str(tmp_path / "segs"), IdentityRestorer(1))
     out = str(tmp_path / "out.mp4")
@@ -76,9 +76,9 @@ def test_lossy_encode_keeps_timestamps_tags_rotation_and_audio(clip, tmp_path) -
     assert err.mean() < 8
 
 
-def test_vfr_and_rotation_survive_lossy_encode(clip, tmp_path) -> None:
+def test_vfr_and_rotation_survive_lossy_encode(probed, clip, tmp_path) -> None:
     for name in ("vfr_mp4", "rot90_mp4"):
-        info = probe(clip(name))
+        info = probed(name)
         segs = plan_segments(info.num_frames, 9, 2)
         urls, _ = _restore_segments(info, segs, str(tmp_path / name), IdentityRestorer(1))
         out = str(tmp_path / f"{name}.mp4")
@@ -88,8 +88,8 @@ def test_vfr_and_rotation_survive_lossy_encode(clip, tmp_path) -> None:
         assert back.rotation == info.rotation and back.vfr == info.vfr
 
 
-def test_ten_bit_hdr_source_gets_ten_bit_output(clip, tmp_path) -> None:
-    info = probe(clip("hdr10_mkv"))
+def test_ten_bit_hdr_source_gets_ten_bit_output(probed, clip, tmp_path) -> None:
+    info = probed("hdr10_mkv")
     segs = plan_segments(info.num_frames, 17, 4)
     urls, _ = _restore_segments(info, segs, str(tmp_path / "segs"), IdentityRestorer(1))
     out = str(tmp_path / "out.mkv")
@@ -99,8 +99,8 @@ def test_ten_bit_hdr_source_gets_ten_bit_output(clip, tmp_path) -> None:
     assert back.color.names()["transfer"] == "smpte2084" and back.color.names()["matrix"] == "bt2020nc"
 
 
-def test_upscaled_output_keeps_display_aspect(clip, tmp_path) -> None:
-    info = probe(clip("odd_mkv"))
+def test_upscaled_output_keeps_display_aspect(probed, clip, tmp_path) -> None:
+    info = probed("odd_mkv")
     segs = plan_segments(info.num_frames, 17, 4)
     urls, _ = _restore_segments(info, segs, str(tmp_path / "segs"), IdentityRestorer(2))
     out = str(tmp_path / "out.mp4")
@@ -130,8 +130,8 @@ def _max_join_jump(frames: np.ndarray, joins: list[int]) -> float:
 
 
 @pytest.mark.parametrize("kind", ["linear", "hann"])
-def test_crossfade_removes_the_jump_at_every_join(clip, kind: str) -> None:
-    info = probe(clip("cfr_mkv"))
+def test_crossfade_removes_the_jump_at_every_join(probed, clip, kind: str) -> None:
+    info = probed("cfr_mkv")
     segs = plan_segments(info.num_frames, 9, 4)
     restored = _biased_segments(info, segs)
 
@@ -157,8 +157,8 @@ def test_crossfade_removes_the_jump_at_every_join(clip, kind: str) -> None:
     assert np.abs(stitched(kind)[f].astype(float) - expect).max() <= 1
 
 
-def test_wrong_segment_length_and_frame_count_fail_without_output(clip, tmp_path) -> None:
-    info = probe(clip("cfr_mkv"))
+def test_wrong_segment_length_and_frame_count_fail_without_output(probed, clip, tmp_path) -> None:
+    info = probed("cfr_mkv")
     segs = plan_segments(info.num_frames, 9, 3)
     frames = [read_frames(info.url, s.window_start, s.window_stop, info) for s in segs]
     with pytest.raises(InputError, match="holds 8 frames, expected 9"):
