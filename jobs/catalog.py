@@ -124,13 +124,18 @@ def ingest(
     manifest: Sequence[Mapping[str, Any]] = (),
     user_metadata: Mapping[str, Any] | None = None,
 ) -> IngestReport:
-    """List, diff against the catalog, probe what is new or changed, MERGE it; mark stale restorations."""
+    """List, diff against the catalog, probe what is new or changed, MERGE it; mark stale restorations.
+
+    With a `manifest`, only the files it names are registered, with its video ids and content classes.
+    """
     report = IngestReport(run_id=run_id)
     listing = list_videos(source, cfg.ingest.extensions)
+    index = _manifest_index(manifest)
+    if index:  # a manifest names the videos; other files under the source (ground truths, ...) are not
+        listing = listing[listing["uri"].isin(index)].reset_index(drop=True)
     report.listed = len(listing)
     if listing.empty:
         return report
-    index = _manifest_index(manifest)
     listing["video_id"] = [str(index.get(u, {}).get("video_id") or make_video_id(u)) for u in listing["uri"]]
     listing["content_class"] = [
         str(index.get(u, {}).get("content_class") or content_class or cfg.ingest.content_class)
