@@ -1,0 +1,83 @@
+"""Kill the job in a subprocess after a segment result is staged, run it again, and compare the final
+tables with those of an uninterrupted run; the rerun must not recompute staged segments."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from jobs.catalog import ingest
+from jobs.pipeline import KILL_AFTER_STAGED_ENV, run_restore
+from jobs.selection import make_selection
+from jobs.tables import ensure_tables, table_refs
+from seedvr.video.storage import sha256_file
+from tests.jobs.helpers import make_catalog, table_records, tiny_config, write_profile
+from udfs import model_cache
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# Columns that legitimately differ between runs: ids, clocks, timings, the executing thread.
+VOLATILE = ("run_id", "staged_at", "started_at", "finished_at", "read_s", "restore_s", "write_s", "total_s",
+            "stitch_s", "worker", "planned_at")
+
+
+def _normalised(spark, ref, root: str) -> list[dict]:
+    rows = table_records(spark, ref, drop=VOLATILE)
+    for r in rows:
+        for k in ("intermediate_uri", "output_uri"):
+            if r.get(k):
+                r[k] = r[k].replace(root, "<root>")
+    return sorted(rows, key=repr)
+
+
+def _setup(spark, source: str, root: str, **over):
+    cfg = tiny_config(root, execution={"gpu_slots": 1, "wave_segments": 1}, **over)
+    tables = table_refs(cfg.tables)
+    ensure_tables(spark, tables)
+    ingest(spark, cfg, tables, source=source, run_id="ingest")
+    return cfg, tables
+
+
+@pytest.mark.slow
+def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path) -> None:
+    source = str(tmp_path / "src")
+    make_catalog(make_video, source, n=2, frames=9)  # 2 videos x 2 segments, one segment per wave
+
+    # Reference: uninterrupted.
+    ref_cfg, ref_tables = _setup(spark, source, str(tmp_path / "ref"))
+    run_restore(spark, ref_cfg, make_selection(), track=False)
+
+    # Killed after the 2nd staging append: wave 1 is merged, wave 2 is staged but not merged.
+    cfg, tables = _setup(spark, source, str(tmp_path / "run"))
+    profile = write_profile(cfg, str(tmp_path / "profile.yaml"))
+    env = {**os.environ, KILL_AFTER_STAGED_ENV: "2", "PYTHONPATH": REPO}
+    proc = subprocess.run([sys.executable, "-m", "jobs.restore", "--profile", profile, "--no-mlflow"],
+                          env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == -9, proc.stderr[-2000:]
+    assert tables.segment_staging.read(spark).count() == 2
+    assert tables.segments.read(spark).count() == 1
+    assert tables.restorations.read(spark).count() == 0
+
+    model_cache.reset_stats()
+    rep = run_restore(spark, cfg, make_selection(), track=False)
+    assert rep.recovered_segments == 1  # the staged-but-unmerged row of the killed run
+    assert model_cache.STATS["restore_calls"] == 2 == rep.restored_segments  # 4 planned, 2 were done
+    assert rep.videos_ok == 2
+
+    for kind in ("segments", "restorations", "segment_plan", "videos"):
+        got = _normalised(spark, getattr(tables, kind), str(tmp_path / "run"))
+        want = _normalised(spark, getattr(ref_tables, kind), str(tmp_path / "ref"))
+        if kind == "videos":
+            got = [{k: v for k, v in r.items() if k not in ("added_at", "probed_at", "added_date")} for r in got]
+            want = [{k: v for k, v in r.items() if k not in ("added_at", "probed_at", "added_date")} for r in want]
+        assert got == want, kind
+    # No duplicated keys, and every final file is complete (its digest matches the recorded one).
+    segs = tables.segments.read(spark).collect()
+    assert len({(s.video_id, s.segment_index) for s in segs}) == len(segs) == 4
+    for r in tables.restorations.read(spark).collect():
+        assert sha256_file(r.output_uri) == r.output_sha256
+    leftovers = [f for _, _, fs in os.walk(cfg.storage.output_root) for f in fs
+                 if not f.endswith((".mkv", ".nut", ".mp4"))]
+    assert leftovers == []
