@@ -11,14 +11,14 @@ import json
 import shutil
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
 import numpy as np
 
 from seedvr.restorer.seeding import derive_seed
-from seedvr.video.decode import read_frames
+from seedvr.video.decode import iter_frames
 from seedvr.video.encode import EncodeSettings
 from seedvr.video.info import VideoInfo
 from seedvr.video.intermediate import SegmentFile, segment_key, write_segment
@@ -66,6 +66,27 @@ class ClipResult:
     seconds: dict[str, float]
 
 
+def segment_windows(info: VideoInfo, segments: Sequence[Segment]) -> Iterator[np.ndarray]:
+    """Each segment's input window, from one sequential decode of the source.
+
+    A task that restores one segment seeks (`read_frames`) and decodes from the previous keyframe;
+    done for every segment in one process, that would decode up to a GOP per segment for nothing,
+    plus the context frames twice. Here every frame is decoded once and only the frames a later
+    window still needs are kept (at most one window).
+    """
+    frames = iter_frames(info.url, 0, info.num_frames, info) if segments else iter(())
+    buffer: list[np.ndarray] = []
+    first = 0  # frame index of buffer[0]
+    for s in segments:
+        drop = s.window_start - first
+        if drop > 0:
+            del buffer[:drop]
+            first = s.window_start
+        while first + len(buffer) <= s.last_output:
+            buffer.append(next(frames))
+        yield np.stack(buffer[s.window_start - first : s.last_output + 1 - first])
+
+
 def restore_segments(
     info: VideoInfo,
     segments: Sequence[Segment],
@@ -84,9 +105,10 @@ def restore_segments(
         codec = "rawvideo" if is_local(root) else "utvideo"
     files = []
     t = timings if timings is not None else {}
+    windows = segment_windows(info, segments)
     for s in segments:
         t0 = time.perf_counter()
-        frames = read_frames(info.url, s.window_start, s.window_stop, info)
+        frames = next(windows)
         t1 = time.perf_counter()
         restored = restorer.restore(frames, seed=derive_seed(video_id, s.index, job.seed), target=job.target)
         t2 = time.perf_counter()

@@ -9,9 +9,10 @@ from fractions import Fraction
 import fsspec
 import pytest
 from fsspec.implementations.local import LocalFileSystem
-from videogen import make_audio_only, vfr_durations
+from videogen import make_audio_only, make_duplicate_pts, vfr_durations
 
 from seedvr.errors import (
+    BadTimestampsError,
     CorruptVideoError,
     MissingObjectError,
     NoVideoStreamError,
@@ -124,6 +125,14 @@ def test_absurd_header_dimensions_checked_before_decoding(tmp_path) -> None:
     p.write_bytes(b"YUV4MPEG2 W20000 H13000 F25:1 Ip A1:1 C420jpeg\nFRAME\n" + b"\x00" * 1000)
     with pytest.raises(VideoTooLargeError, match="20000x13000"):
         probe(str(p))
+
+
+def test_duplicate_timestamps(tmp_path) -> None:
+    p = tmp_path / "dup.mkv"
+    make_duplicate_pts(str(p))
+    with pytest.raises(BadTimestampsError, match="share the timestamp") as e:
+        probe(str(p))
+    assert error_class_of(e.value) == "bad_timestamps" and "dup.mkv" in str(e.value)
 
 
 def test_dimension_guard() -> None:

@@ -99,6 +99,17 @@ def test_ten_bit_hdr_source_gets_ten_bit_output(probed, clip, tmp_path) -> None:
     assert back.color.names()["transfer"] == "smpte2084" and back.color.names()["matrix"] == "bt2020nc"
 
 
+def test_svtav1_encode(probed, tmp_path) -> None:
+    info = probed("cfr_mkv")
+    segs = plan_segments(info.num_frames, 17, 4)
+    urls, _ = _restore_segments(info, segs, str(tmp_path / "segs"), IdentityRestorer(2))  # AV1 wants >= 64 px
+    out = str(tmp_path / "out.mkv")
+    res = stitch_video(info, segs, urls, out, settings=EncodeSettings(codec="libsvtav1", crf=35, preset="12"))
+    back = probe(out)
+    assert back.codec in ("av1", "libdav1d") and back.num_frames == 32 and back.pts == info.pts
+    assert (res.width, res.height) == (128, 96)
+
+
 def test_upscaled_output_keeps_display_aspect(probed, clip, tmp_path) -> None:
     info = probed("odd_mkv")
     segs = plan_segments(info.num_frames, 17, 4)

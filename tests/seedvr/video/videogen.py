@@ -125,3 +125,20 @@ def make_audio_only(path: str, seconds: float = 0.5) -> None:
     for p in a.encode():
         c.mux(p)
     c.close()
+
+
+def make_duplicate_pts(path: str, pts: tuple[int, ...] = (0, 1, 1, 2, 3)) -> None:
+    """An MKV whose packets repeat a timestamp (broken muxing seen in the wild)."""
+    c = av.open(path, "w")
+    s = c.add_stream("ffv1", rate=25)
+    s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+    for i in range(len(pts)):
+        arr = np.full((48, 64, 3), i * 20, np.uint8)
+        f = av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format="yuv420p")
+        f.pts = i
+        for pkt in s.encode(f):
+            pkt.pts = pkt.dts = pts[pkt.pts]
+            c.mux(pkt)
+    for pkt in s.encode():
+        c.mux(pkt)
+    c.close()
