@@ -82,11 +82,11 @@ class ResnetBlock3D(nn.Module):
     def forward(self, x: Tensor, cache: Cache | None = None) -> tuple[Tensor, Cache]:
         # Each padded input and intermediate is dropped as soon as the next step no longer needs it.
         padded = norm_silu_padded(self.norm1, x, self.conv1, sub_cache(cache, "conv1"))
-        h, c1 = self.conv1.forward_padded(padded)
+        h, c1 = self.conv1(padded, padded=True)
         del padded
         padded = norm_silu_padded(self.norm2, h, self.conv2, sub_cache(cache, "conv2"))
         del h
-        h, c2 = self.conv2.forward_padded(padded)
+        h, c2 = self.conv2(padded, padded=True)
         del padded
         skip = x if self.conv_shortcut is None else self.conv_shortcut(x)
         return h.add_(skip), {"conv1": c1, "conv2": c2}
@@ -140,7 +140,7 @@ class Upsample3D(nn.Module):
         del src  # release the C*r-channel tensor before the conv allocates its output
         if n_head:
             full[:, :, :n_head] = body[:, :, :1] if conv_cache is None else conv_cache
-        y, c_new = self.conv.forward_padded(full)
+        y, c_new = self.conv(full, padded=True)
         return y, {"conv": c_new}
 
 

@@ -49,24 +49,25 @@ class CausalConv3d(nn.Conv3d):
         pad = k[1] // 2 if spatial_padding is None else spatial_padding
         super().__init__(in_channels, out_channels, k, stride=_triple(stride), padding=(0, pad, pad))
 
-    def forward(self, x: Tensor, cache: Tensor | None = None) -> tuple[Tensor, Tensor]:  # type: ignore[override]
-        """x [B,C,T,H,W] -> (y [B,C',T_out,H',W'], tail of the padded input for the next chunk)."""
-        kt = self.kernel_size[0]
-        head = x[:, :, :1].expand(-1, -1, kt - 1, -1, -1) if cache is None else cache.to(x)
-        return self.forward_padded(torch.cat([head, x], dim=2) if head.shape[2] else x)
+    def forward(  # type: ignore[override]
+        self, x: Tensor, cache: Tensor | None = None, *, padded: bool = False
+    ) -> tuple[Tensor, Tensor]:
+        """x [B,C,T,H,W] -> (y [B,C',T_out,H',W'], tail of the padded input for the next chunk).
 
-    def forward_padded(self, full: Tensor) -> tuple[Tensor, Tensor]:
-        """Like `forward` on an input that already starts with its `k_t - 1` head (cache or replica) frames.
-
-        Callers that produce their input anyway (the upsampler) write it after the head directly.
+        `padded=True`: x already starts with its `k_t - 1` head frames (cache or replicas); callers
+        that build the conv input anyway (norm + SiLU, the upsampler) write it after the head directly
+        and save a concatenation copy.
         """
         kt, st = self.kernel_size[0], self.stride[0]
-        n_out = (full.shape[2] - kt) // st + 1
+        if not padded:
+            head = x[:, :, :1].expand(-1, -1, kt - 1, -1, -1) if cache is None else cache.to(x)
+            x = torch.cat([head, x], dim=2) if head.shape[2] else x
+        n_out = (x.shape[2] - kt) // st + 1
         if n_out < 1:
             raise ValueError(
-                f"causal conv needs at least {kt} frames including its cache, got {full.shape[2]}; "
+                f"causal conv needs at least {kt} frames including its cache, got {x.shape[2]}; "
                 "feed longer chunks"
             )
         # The next window starts at n_out * st; a copy so the chunk's activations can be freed.
-        next_cache = full[:, :, n_out * st :].clone()
-        return super().forward(full), next_cache
+        next_cache = x[:, :, n_out * st :].clone()
+        return super().forward(x), next_cache

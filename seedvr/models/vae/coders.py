@@ -58,7 +58,7 @@ class Encoder3D(nn.Module):
         x, new["mid_block"] = self.mid_block(x, sub_cache(cache, "mid_block"))
         # 4. head
         x = norm_silu_padded(self.conv_norm_out, x, self.conv_out, sub_cache(cache, "conv_out"))
-        x, new["conv_out"] = self.conv_out.forward_padded(x)
+        x, new["conv_out"] = self.conv_out(x, padded=True)
         return x, new
 
 
@@ -90,5 +90,5 @@ class Decoder3D(nn.Module):
             x, new[f"up_blocks.{i}"] = block(x, sub_cache(cache, f"up_blocks.{i}"))
         # 3. head
         x = norm_silu_padded(self.conv_norm_out, x, self.conv_out, sub_cache(cache, "conv_out"))
-        x, new["conv_out"] = self.conv_out.forward_padded(x)
+        x, new["conv_out"] = self.conv_out(x, padded=True)
         return x, new
