@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -167,6 +168,18 @@ def test_sliced_equals_whole(vae: VideoVAE, frames: int) -> None:
     dw, ds = vae.decode(z, sliced=False), vae.decode(z, sliced=True)
     assert dw.shape[2] == frames
     torch.testing.assert_close(ds, dw, rtol=0, atol=1e-5 * dw.abs().max().item())
+
+
+def test_larger_slices_stay_exact(vae: VideoVAE) -> None:
+    # Bigger chunks trade memory for throughput; the caches keep them exact too.
+    wide = VideoVAE(dataclasses.replace(MINI, encode_slice_frames=8, decode_slice_latents=2)).eval()
+    wide.load_state_dict(vae.state_dict())
+    x = _video(21, 16, 16, seed=5)
+    whole = vae.encode_moments(x, sliced=False)
+    torch.testing.assert_close(wide.encode_moments(x), whole, rtol=0, atol=1e-5 * whole.abs().max().item())
+    z = whole[:, :16]
+    dw = vae.decode(z, sliced=False)
+    torch.testing.assert_close(wide.decode(z), dw, rtol=0, atol=1e-5 * dw.abs().max().item())
 
 
 def test_batch_equals_single(vae: VideoVAE) -> None:
