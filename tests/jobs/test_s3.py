@@ -1,0 +1,38 @@
+"""The same job against s3:// on a moto server on 127.0.0.1: sources, Delta tables and outputs in S3."""
+
+from __future__ import annotations
+
+import pytest
+import s3fs
+
+from jobs.catalog import ingest
+from jobs.pipeline import run_restore
+from jobs.selection import make_selection
+from jobs.tables import ensure_tables, table_refs
+from seedvr.video.probe import probe
+from tests.jobs.helpers import make_catalog, tiny_config
+
+
+@pytest.mark.slow
+def test_restore_on_s3(spark, make_video, tmp_path, s3_bucket, moto_s3) -> None:
+    fs = s3fs.S3FileSystem(endpoint_url=moto_s3, key="testing", secret="testing", skip_instance_cache=True)
+    for p in make_catalog(make_video, str(tmp_path / "src"), n=2, frames=9, corrupt=1):
+        fs.put(p, f"{s3_bucket}/incoming/{p.rsplit('/', 1)[-1]}")
+    cfg = tiny_config(str(tmp_path), tables_root=f"s3://{s3_bucket}/tables",
+                      output_root=f"s3://{s3_bucket}/outputs")
+    tables = table_refs(cfg.tables)
+    ensure_tables(spark, tables)
+    ing = ingest(spark, cfg, tables, source=f"s3://{s3_bucket}/incoming/", run_id="i")
+    assert (ing.new, ing.probed_ok, ing.probed_failed) == (3, 2, 1)
+    assert all(r.etag for r in tables.videos.read(spark).collect())
+
+    rep = run_restore(spark, cfg, make_selection(), track=False)
+    assert (rep.videos_ok, rep.videos_failed) == (2, 1)
+    for r in tables.restorations.read(spark).collect():
+        if r.status == "ok":
+            assert r.output_uri.startswith(f"s3://{s3_bucket}/outputs/videos/")
+            assert fs.exists(r.output_uri) and probe(r.output_uri).num_frames == 9
+    assert fs.exists(f"{s3_bucket}/tables/restorations/_delta_log")
+    # Idempotent on S3 too.
+    assert ingest(spark, cfg, tables, source=f"s3://{s3_bucket}/incoming/", run_id="i2").unchanged == 3
+    assert run_restore(spark, cfg, make_selection(), track=False).selected == 0
