@@ -62,7 +62,7 @@ def start_sail(sail_env: dict[str, str] | None = None) -> tuple[Any, Any]:
         f"sc://{host}:{port}",
         channelOptions=[("grpc.max_receive_message_length", 1 << 30), ("grpc.max_send_message_length", 1 << 30)],
     )
-    spark = SparkSession.builder.channelBuilder(builder).getOrCreate()
+    spark = SparkSession.builder.channelBuilder(builder).create()  # never an existing session
     return server, spark
 
 
