@@ -45,6 +45,9 @@ class CausalConv3d(nn.Conv3d):
         spatial_padding: int | None = None,
     ) -> None:
         k = _triple(kernel_size)
+        if _triple(stride)[0] > k[0]:
+            # The next chunk would have to skip input frames, which a tail cache cannot express.
+            raise ValueError(f"temporal stride {_triple(stride)[0]} larger than temporal kernel {k[0]} is not supported")
         # Default: "same" spatial zero padding for odd kernels; time padding is always causal.
         pad = k[1] // 2 if spatial_padding is None else spatial_padding
         super().__init__(in_channels, out_channels, k, stride=_triple(stride), padding=(0, pad, pad))

@@ -10,6 +10,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 from einops import rearrange
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seedvr.errors import ConfigError, InputError
 from seedvr.models.vae import VAE_SEEDVR, VAE_TINY, VAEConfig, VideoVAE, remap_legacy_vae_keys
@@ -114,6 +116,29 @@ def test_causal_conv_chunked_equals_whole(kernel: tuple, stride: int | tuple) ->
     for a, b in [(0, 5), (5, 9), (9, 13)]:
         y, cache = conv(x[:, :, a:b], cache)
         outs.append(y)
+    torch.testing.assert_close(torch.cat(outs, 2), whole, rtol=0, atol=1e-6)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    kt=st.integers(1, 3),
+    st_=st.integers(1, 2),
+    sizes=st.lists(st.integers(3, 6), min_size=1, max_size=4),
+)
+def test_causal_conv_any_chunking_equals_whole(kt: int, st_: int, sizes: list[int]) -> None:
+    if st_ > kt:
+        with pytest.raises(ValueError, match="temporal stride"):
+            CausalConv3d(2, 3, (kt, 3, 3), stride=(st_, 1, 1))
+        return
+    torch.manual_seed(0)
+    conv = CausalConv3d(2, 3, (kt, 3, 3), stride=(st_, 1, 1))
+    x = torch.randn(1, 2, sum(sizes), 4, 4)
+    whole, _ = conv(x)
+    outs, cache, a = [], None, 0
+    for n in sizes:
+        y, cache = conv(x[:, :, a : a + n], cache)
+        outs.append(y)
+        a += n
     torch.testing.assert_close(torch.cat(outs, 2), whole, rtol=0, atol=1e-6)
 
 
