@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import queue
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
@@ -19,12 +21,12 @@ import numpy as np
 
 from seedvr.restorer.seeding import derive_seed
 from seedvr.video.decode import iter_frames
-from seedvr.video.encode import EncodeSettings
+from seedvr.video.encode import EncodeSettings, container_format
 from seedvr.video.info import VideoInfo
-from seedvr.video.intermediate import SegmentFile, segment_key, write_segment
+from seedvr.video.intermediate import SegmentFile, iter_segment, segment_key, write_segment
 from seedvr.video.plan import Segment, plan_segments
 from seedvr.video.probe import probe
-from seedvr.video.stitch import StitchResult, stitch_video
+from seedvr.video.stitch import StitchResult, blend_stream, encode_stream
 from seedvr.video.storage import is_local
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
@@ -87,7 +89,7 @@ def segment_windows(info: VideoInfo, segments: Sequence[Segment]) -> Iterator[np
         yield np.stack(buffer[s.window_start - first : s.last_output + 1 - first])
 
 
-def restore_segments(
+def iter_restored_segments(
     info: VideoInfo,
     segments: Sequence[Segment],
     restorer: _Restorer,
@@ -97,13 +99,12 @@ def restore_segments(
     video_id: str,
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
-) -> list[SegmentFile]:
-    """Restore every segment window and write it as a lossless intermediate under `root`."""
+) -> Iterator[SegmentFile]:
+    """Restore every segment window and write it as a lossless intermediate under `root`, in order."""
     cfg = job.config_hash(dict(restorer.info))
     codec = job.intermediate_codec
     if codec == "auto":
         codec = "rawvideo" if is_local(root) else "utvideo"
-    files = []
     t = timings if timings is not None else {}
     windows = segment_windows(info, segments)
     for s in segments:
@@ -111,16 +112,73 @@ def restore_segments(
         frames = next(windows)
         t1 = time.perf_counter()
         restored = restorer.restore(frames, seed=derive_seed(video_id, s.index, job.seed), target=job.target)
+        del frames
         t2 = time.perf_counter()
-        files.append(write_segment(segment_key(root, video_id, cfg, s.index), restored, codec=codec,
-                                   metadata={"window_start": s.window_start, "first_output": s.first_output,
-                                             "last_output": s.last_output}))
+        sf = write_segment(segment_key(root, video_id, cfg, s.index), restored, codec=codec,
+                           metadata={"window_start": s.window_start, "first_output": s.first_output,
+                                     "last_output": s.last_output})
+        del restored
         t3 = time.perf_counter()
         for k, v in (("decode", t1 - t0), ("restore", t2 - t1), ("write_segments", t3 - t2)):
             t[k] = t.get(k, 0.0) + v
         if progress is not None:
             progress("restore", s.index + 1, len(segments))
-    return files
+        yield sf
+
+
+def restore_segments(info: VideoInfo, segments: Sequence[Segment], restorer: _Restorer, root: str, *,
+                     job: ClipJob, video_id: str, progress: Progress | None = None,
+                     timings: dict[str, float] | None = None) -> list[SegmentFile]:
+    """All segments at once (what one GPU task per segment does in the distributed job)."""
+    return list(iter_restored_segments(info, segments, restorer, root, job=job, video_id=video_id,
+                                       progress=progress, timings=timings))
+
+
+class _Prefetch:
+    """Runs a generator in a background thread, at most `ahead` items in front of the consumer.
+
+    In `restore_clip` the restorer (GPU) works on segment k+1 while the stitcher (CPU) blends and
+    encodes segment k; PyAV, numpy and torch release the GIL in their heavy calls.
+    """
+
+    _DONE = object()
+
+    def __init__(self, gen: Iterator[Any], ahead: int = 1) -> None:
+        self._queue: queue.Queue[Any] = queue.Queue(maxsize=ahead)
+        self._cancel = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(gen,), name="seedvr-restore", daemon=True)
+        self._thread.start()
+
+    def _put(self, item: Any) -> bool:
+        while not self._cancel.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _run(self, gen: Iterator[Any]) -> None:
+        try:
+            for item in gen:
+                if not self._put(item):
+                    return
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
+            self._put(exc)
+            return
+        self._put(self._DONE)
+
+    def get(self) -> Any:
+        item = self._queue.get()
+        if isinstance(item, BaseException):
+            raise item
+        if item is self._DONE:
+            raise RuntimeError("the segment producer finished early")
+        return item
+
+    def close(self) -> None:
+        self._cancel.set()
+        self._thread.join()
 
 
 def restore_clip(
@@ -135,7 +193,11 @@ def restore_clip(
     video_id: str | None = None,
     progress: Progress | None = None,
 ) -> ClipResult:
-    """Restore one file or URL into `output_url`. Segments go under `work_dir` (a temp dir by default)."""
+    """Restore one file or URL into `output_url`. Segments go under `work_dir` (a temp dir by default).
+
+    Restoring (decode, restorer, intermediate write) runs one segment ahead of stitching, in a thread.
+    `seconds["stitch"]` is the wall time from the first stitched frame on, overlapping the restore.
+    """
     job = job or ClipJob()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -144,19 +206,28 @@ def restore_clip(
     segments = plan_segments(info.num_frames, job.segment_frames, job.context_frames, job.scene_cuts)
     root = work_dir or tempfile.mkdtemp(prefix="seedvr-clip-")
     vid = video_id or hashlib.sha256(input_url.encode()).hexdigest()[:16]
+    fmt = container_format(output_url, job.settings)  # refuse a bad output before restoring anything
+    files: list[SegmentFile] = []
+    producer = _Prefetch(iter_restored_segments(info, segments, restorer, root, job=job, video_id=vid,
+                                                progress=progress, timings=timings))
+
+    def open_segment(k: int) -> Iterator[np.ndarray]:
+        files.append(producer.get())
+        assert len(files) == k + 1
+        return iter_segment(files[k].url, sha256=files[k].sha256)
+
+    def stitch_progress(done: int, total: int) -> None:
+        if progress is not None and (done == total or done % 8 == 0):
+            progress("stitch", done, total)
+
     try:
-        files = restore_segments(info, segments, restorer, root, job=job, video_id=vid, progress=progress,
-                                 timings=timings)
         t1 = time.perf_counter()
-
-        def stitch_progress(done: int, total: int) -> None:
-            if progress is not None and (done == total or done % 8 == 0):
-                progress("stitch", done, total)
-
-        result = stitch_video(info, segments, [f.url for f in files], output_url, settings=job.settings,
-                              blend=job.blend, checksums=[f.sha256 for f in files], progress=stitch_progress)
+        frames = blend_stream(segments, open_segment, num_frames=info.num_frames, blend=job.blend)
+        result = encode_stream(info, frames, output_url, settings=job.settings, fmt=fmt, blend=job.blend,
+                               progress=stitch_progress)
         timings["stitch"] = time.perf_counter() - t1
     finally:
+        producer.close()
         if work_dir is None and not keep_segments:
             shutil.rmtree(root, ignore_errors=True)
     timings["total"] = time.perf_counter() - t0

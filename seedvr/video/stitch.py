@@ -218,12 +218,12 @@ def encode_stream(
             writer.flush()
             if copier is not None:
                 copier.mux_until(None)
-        except (VideoError, InputError, ConfigError):
-            out.close()
-            raise
-        except Exception as exc:  # noqa: BLE001
+        except av.error.FFmpegError as exc:
             out.close()
             raise map_av_error(exc, output_url, stage="encoding") from exc
+        except BaseException:  # the frame source's own errors (a failed restorer, a bad segment) as they are
+            out.close()
+            raise
         out.close()
         digest = sha256_file(tmp)
         size = os.path.getsize(tmp)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -34,3 +36,27 @@ def test_restore_clip_lossless_is_exact(probed, tmp_path, codec: str) -> None:
     assert back.pts == info.pts and back.num_frames == 32
     assert np.array_equal(read_frames(out, 0, 32, back), read_frames(info.url, 0, 32, info))
     assert sum(res.stitch.copied_packets.values()) > 0
+
+
+class _FailingRestorer:
+    """Fails on the third segment, as a model running out of memory would."""
+
+    info = {"preset": "failing"}
+
+    def restore(self, frames: np.ndarray, *, seed: int, target: object = None) -> np.ndarray:
+        self.calls = getattr(self, "calls", 0) + 1
+        if self.calls == 3:
+            raise MemoryError("simulated device OOM")
+        return frames.copy()
+
+
+def test_restorer_failure_surfaces_and_leaves_no_output(probed, tmp_path) -> None:
+    import threading
+
+    info = probed("cfr_mkv")
+    out = tmp_path / "out.mkv"
+    job = ClipJob(segment_frames=9, context_frames=2, settings=EncodeSettings.lossless())
+    with pytest.raises(MemoryError, match="simulated device OOM"):
+        restore_clip(info.url, str(out), _FailingRestorer(), job=job, info=info)
+    assert not out.exists() and os.listdir(tmp_path) == []
+    assert not any(t.name == "seedvr-restore" for t in threading.enumerate())
