@@ -86,7 +86,7 @@ def get_engine(cfg: EngineConfig, spark: Any = None) -> Engine:
             raise ConfigError("engine.kind=connect needs engine.url (sc://host:port)")
         from pyspark.sql import SparkSession
 
-        s = SparkSession.builder.remote(cfg.url).getOrCreate()
+        s = SparkSession.builder.remote(cfg.url).create()  # ours to stop, never a shared one
         eng = Engine(spark=s, name="spark-connect", _owned=True)
     else:  # pragma: no cover - pydantic restricts the literal
         raise ConfigError(f"engine.kind must be sail, active or connect, got {cfg.kind!r}")
