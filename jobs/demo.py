@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "with a tiny model on the embedded engine; prints where everything is.")
     g = p.add_argument_group("demo")
     g.add_argument("--clips", type=int, default=4, help="sample clips to generate (default 4)")
-    g.add_argument("--frames", type=int, default=17, help="frames per clip (default 17)")
+    g.add_argument("--frames", type=int, default=13, help="frames per clip (default 13)")
     g.add_argument("--size", default="48x80", help="HxW of the degraded clips (default 48x80)")
     g.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run")
     g.add_argument("--no-progress", action="store_true", help="no progress bars")

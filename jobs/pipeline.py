@@ -230,7 +230,7 @@ def run_restore(
     with _timed(report, "plan"):
         plan_pdf = pd.DataFrame(columns=SEGMENT_PLAN.fieldNames())
         if good_ids:
-            good = videos.filter(F.col("video_id").isin(good_ids)).select(
+            good = selected.filter(F.col("probe_status") == "ok").select(
                 "video_id", "uri", "file_version", "num_frames")
             planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash)
             plan_pdf = good.mapInPandas(planner, PlanSegments.output_schema).toPandas()
@@ -248,12 +248,14 @@ def run_restore(
                 planned_at=_utcnow(), run_id=run_id)
             merge(spark, tables.segment_plan, conform(spark.createDataFrame(plan_rows), SEGMENT_PLAN),
                   user_metadata=meta)
-        done_seg = (tables.segments.read(spark)
-                    .filter((F.col("config_hash") == chash) & (F.col("status") == "ok"))
-                    .select("video_id", "segment_index", "file_version").toPandas())
         key = ["video_id", "segment_index", "file_version"]
-        todo = plan_pdf.merge(done_seg.assign(_done=True), on=key, how="left")
-        todo = todo[todo["_done"].isna()].drop(columns=["_done"]).reset_index(drop=True)
+        todo = plan_pdf.iloc[0:0]
+        if len(plan_pdf):  # anti-join in Spark: only the selected videos' keys come back
+            done_seg = (tables.segments.read(spark)
+                        .filter((F.col("config_hash") == chash) & (F.col("status") == "ok")).select(*key))
+            todo_keys = (spark.createDataFrame(plan_pdf[key]).join(done_seg, on=key, how="left_anti")
+                         .toPandas())
+            todo = plan_pdf.merge(todo_keys, on=key, how="inner").sort_values(key).reset_index(drop=True)
         report.skipped_segments = report.planned_segments - len(todo)
 
     # 4. restore in waves: UDF -> staging append -> MERGE.
@@ -342,9 +344,10 @@ def _reduce(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, 
 
     if plan_pdf.empty:
         return []
-    ids = sorted(set(plan_pdf["video_id"]))
+    plan_keys = spark.createDataFrame(plan_pdf[["video_id", "segment_index", "file_version"]])
     segs = (tables.segments.read(spark)
-            .filter((F.col("config_hash") == chash) & F.col("video_id").isin(ids))
+            .filter(F.col("config_hash") == chash)
+            .join(plan_keys, on=["video_id", "segment_index", "file_version"], how="inner")
             .select("video_id", "segment_index", "file_version", "status", "error_class", "error_message",
                     "intermediate_uri", "intermediate_sha256", "window_start", "first_output",
                     "last_output", "restore_s", "frames_out", "run_id", "scores")

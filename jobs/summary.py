@@ -18,7 +18,7 @@ SHOWN_SCORES = ("sharpness_mean", "lr_psnr_mean", "warp_error_mean", "seam_max")
 
 
 def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = None) -> None:
-    console = console or Console()
+    console = console or Console(width=None if Console().is_terminal else 140)
     if rep.selected == 0:
         console.print(f"[yellow]{rep.message}[/yellow]")
         return
