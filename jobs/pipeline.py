@@ -5,6 +5,12 @@ then MERGEd by key (video, config hash, segment) into segment_results, and a run
 rows an interrupted run left behind; (2) segments already `ok` for the same config hash and file version
 are never planned again; (3) every file is written atomically at a key that is a function of the row.
 Killing the job anywhere and running it again therefore converges to the tables of an uninterrupted run.
+
+The reducer is a mapInPandas over one metadata row per complete video (udfs.stitch), not a driver loop:
+stitching decodes and encodes every frame, so it belongs on executors, in parallel over videos, next to
+the storage; the stitcher streams segments, so no task holds a whole video. Its few result rows come back
+to the driver and are MERGEd from a local DataFrame (MERGE reads its source twice; re-running the stitch
+stage as a MERGE source would encode every video twice).
 """
 
 from __future__ import annotations
