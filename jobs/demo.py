@@ -82,6 +82,11 @@ def _main(args: argparse.Namespace) -> int:
         print(f"[3/3] restore with preset {cfg.model.preset} on {cfg.execution.gpu_slots} slots", flush=True)
         res = run_restore(eng.spark, cfg, make_selection(), engine=eng.name, run_id=args.run_id or None,
                           show_progress=not args.no_progress)
+        if res.selected == 0:  # a rerun: show what earlier runs recorded for this config
+            done = tables.restorations.read(eng.spark).filter(f"config_hash = '{res.config_hash}'").toPandas()
+            if len(done):
+                res.restorations, res.selected = done, len(done)
+                res.message = f"nothing pending: {len(done)} videos already restored with config {res.config_hash}"
     print_summary(cfg, res)
     print(f"demo finished in {time.perf_counter() - t0:.1f}s; work folder: {work.resolve()}")
     return EXIT_OK
