@@ -23,6 +23,7 @@ CLIPS: dict[str, tuple[str, dict]] = {
     "hdr10_mkv": ("hdr10.mkv", {"codec": "libx265", "pix_fmt": "yuv420p10le", "color": (9, 1, 9, 16)}),
     "audio_mkv": ("audio.mkv", {"audio": True}),
     "audio_mp4": ("audio.mp4", {"audio": True}),
+    "subs_mkv": ("subs.mkv", {"audio": True, "subtitles": True}),
     "mpegts": ("clip.ts", {"fmt": "mpegts", "audio": True}),
     "raw_h264": ("clip.h264", {"fmt": "h264"}),
     # Lossless 4:4:4 sources: decoding errors are then colour conversion only.

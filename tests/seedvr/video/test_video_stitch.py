@@ -40,7 +40,9 @@ def _packet_digests(url: str, kind: str) -> list[str]:
         return [hashlib.sha256(bytes(p)).hexdigest() for p in c.demux(streams[0]) if p.size]
 
 
-@pytest.mark.parametrize("name", ["cfr_mkv", "vfr_mkv", "rot90_mp4", "odd_mkv", "hdr10_mkv", "audio_mkv", "mpegts"])
+@pytest.mark.parametrize(
+    "name", ["cfr_mkv", "vfr_mkv", "rot90_mp4", "odd_mkv", "hdr10_mkv", "audio_mkv", "mpegts", "subs_mkv"]
+)
 def test_lossless_round_trip_is_exact(probed, clip, tmp_path, name: str) -> None:
     info = probed(name)
     segs = plan_segments(info.num_frames, 9, 3)
@@ -58,7 +60,19 @@ def test_lossless_round_trip_is_exact(probed, clip, tmp_path, name: str) -> None
     if info.audio:
         src_audio = _packet_digests(info.decode_url, "audio")
         assert src_audio and _packet_digests(out, "audio") == src_audio
-        assert result.copied_packets == {info.audio[0].index: len(src_audio)}
+        assert result.copied_packets[info.audio[0].index] == len(src_audio)
+    if info.subtitles:
+        src_subs = _packet_digests(info.decode_url, "subtitle")
+        assert len(src_subs) == 2 and _packet_digests(out, "subtitle") == src_subs
+
+
+def test_subtitles_that_mp4_cannot_hold_are_skipped_and_reported(probed, tmp_path) -> None:
+    info = probed("subs_mkv")
+    segs = plan_segments(info.num_frames, 17, 4)
+    urls, _ = _restore_segments(info, segs, str(tmp_path / "segs"), IdentityRestorer(1))
+    res = stitch_video(info, segs, urls, str(tmp_path / "out.mp4"), settings=EncodeSettings(preset="ultrafast"))
+    assert res.skipped_streams and "subtitle" in res.skipped_streams[0]
+    assert _packet_digests(str(tmp_path / "out.mp4"), "audio") == _packet_digests(info.url, "audio")
 
 
 def test_lossy_encode_keeps_timestamps_tags_rotation_and_audio(probed, clip, tmp_path) -> None:

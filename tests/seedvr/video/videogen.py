@@ -59,6 +59,7 @@ def make_clip(
     gop: int = 8,
     seed: int = 0,
     encode_matrix: str | None = None,
+    subtitles: bool = False,
 ) -> np.ndarray:
     """Write a clip and return the RGB frames that were fed to the encoder."""
     ten_bit = "10" in pix_fmt
@@ -81,6 +82,7 @@ def make_clip(
     if audio:
         a = c.add_stream("aac", rate=16000)
         a.layout = "mono"
+    sub = c.add_mux_stream("subrip") if subtitles else None
     pts = 0
     durs = vfr_durations(n)
     for t in range(n):
@@ -108,6 +110,13 @@ def make_clip(
                 c.mux(p)
         for p in a.encode():
             c.mux(p)
+    if sub is not None:
+        for i, text in enumerate((b"first line", b"second line")):
+            pkt = av.Packet(text)
+            pkt.stream, pkt.time_base = sub, Fraction(1, 1000)
+            pkt.pts = pkt.dts = 400 * i
+            pkt.duration = 300
+            c.mux(pkt)
     c.close()
     return frames
 
