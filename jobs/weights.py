@@ -25,5 +25,14 @@ def weights_identity(weights: str | None, known_sha256: str | None) -> tuple[str
         raise ConfigError(f"weights {weights!r} not found; check model.weights / --weights") from None
     except Exception as exc:  # noqa: BLE001
         raise ConfigError(f"weights {weights!r} cannot be read: {type(exc).__name__}: {exc}") from None
-    tag = info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified")
-    return f"{weights}|{info.get('size')}|{tag}", None
+    if info.get("type") == "directory":  # a weights folder: every file's name, size and etag/mtime
+        import hashlib
+
+        files = fs.find(path, detail=True)
+        parts = sorted(f"{k.rsplit('/', 1)[-1]}|{v.get('size')}|{_tag(v)}" for k, v in files.items())
+        return f"{weights}|dir:{hashlib.sha256(chr(10).join(parts).encode()).hexdigest()[:16]}", None
+    return f"{weights}|{info.get('size')}|{_tag(info)}", None
+
+
+def _tag(info: dict) -> object:
+    return info.get("ETag") or info.get("etag") or info.get("mtime") or info.get("LastModified")
