@@ -5,6 +5,10 @@ change it, so memory holds at most one overlap of frames, whatever the video's l
 carries the source's pts and time base (VFR survives), colour tags, rotation and display aspect;
 audio and subtitle packets are copied packet for packet. The file appears at its final key only
 once complete.
+
+Known container behaviour: copying AAC from MP4 into MKV drops MP4's priming edit list, so the MKV
+muxer shifts every stream by the priming (about 1024 samples); relative timing and A/V sync are kept.
+Subtitles a container cannot hold (SubRip in MP4) are skipped and listed in `skipped_streams`.
 """
 
 from __future__ import annotations
