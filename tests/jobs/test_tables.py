@@ -62,7 +62,8 @@ def test_check_compatible_lists_missing_columns() -> None:
     assert check_compatible(ref, SCHEMAS["videos"], have) == SCHEMAS["videos"].fieldNames()[3:]
 
 
-def test_catalog_names_work_on_sail(spark) -> None:
+def test_catalog_names_work_on_sail(spark, tmp_path, monkeypatch) -> None:
+    monkeypatch.chdir(tmp_path)  # managed tables land in ./spark-warehouse
     ref = TableRef("videos", name="seedvr_test_names")
     ensure_table(spark, ref, SCHEMAS["segment_plan"])
     assert spark.catalog.tableExists("seedvr_test_names")
