@@ -392,9 +392,11 @@ def _reduce(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, 
         settings = StitchSettings(preset=cfg.model.preset, config_hash=chash,
                                   output_root=cfg.storage.output_root, encode=cfg.encode.model_dump())
         slots = max(1, min(cfg.execution.stitch_slots, len(to_stitch)))
-        with progress_bars.bar("videos", len(to_stitch), show_progress) as bar, bar.follow():
-            out = (stitch_in.repartition(slots, "video_id")
-                   .mapInPandas(StitchVideos(settings), StitchVideos.output_schema).toPandas())
+        with progress_bars.bar("videos", len(to_stitch), show_progress) as bar:
+            with bar.follow():
+                out = (stitch_in.repartition(slots, "video_id")
+                       .mapInPandas(StitchVideos(settings), StitchVideos.output_schema).toPandas())
+            bar.set(len(to_stitch))
         for r in out.to_dict(orient="records"):
             counts = segs[segs["video_id"] == r["video_id"]]
             r["segments_ok"] = int((counts["status"] == "ok").sum())
