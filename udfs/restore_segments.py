@@ -24,6 +24,9 @@ from udfs.devices import device_slot
 from udfs.model_cache import ModelSpec, get_restorer, weights_digest
 from udfs.schemas import SEGMENT_UDF_OUT, frame_for
 
+# Test hook: SIGKILL the process after it has written this many segment files (kill/resume tests).
+KILL_AFTER_SEGMENTS_ENV = "SEEDVR_KILL_AFTER_SEGMENTS"
+
 INPUT_COLUMNS = ("video_id", "uri", "file_version", "info_json", "segment_index", "window_start",
                  "first_output", "last_output")
 
@@ -61,6 +64,14 @@ def segment_scores(source: Any, restored: Any) -> dict[str, float]:
     cfg = ScoreConfig(sampler=FrameSampler(max_frames=3), temporal=False)
     agg = score_clip(restored, lq=source, config=cfg).aggregates()
     return {k: float(v) for k, v in agg.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+def _maybe_kill() -> None:
+    limit = os.environ.get(KILL_AFTER_SEGMENTS_ENV)
+    if limit and progress.value("segments") >= int(limit):
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 class RestoreSegments:
@@ -113,6 +124,7 @@ class RestoreSegments:
             row["total_s"] = time.perf_counter() - t0
             rows.append(row)
             progress.tick("segments")
+            _maybe_kill()
         return frame_for(rows, SEGMENT_UDF_OUT)
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:

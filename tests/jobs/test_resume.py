@@ -16,6 +16,7 @@ from jobs.tables import ensure_tables, table_refs
 from seedvr.video.storage import sha256_file
 from tests.jobs.helpers import make_catalog, table_records, tiny_config, write_profile
 from udfs import model_cache
+from udfs.restore_segments import KILL_AFTER_SEGMENTS_ENV
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Columns that legitimately differ between runs: ids, clocks, timings, the executing thread.
@@ -41,7 +42,13 @@ def _setup(spark, source: str, root: str, **over):
 
 
 @pytest.mark.slow
-def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path) -> None:
+@pytest.mark.parametrize("hook, at, staged, merged", [
+    # after the 2nd staging append: wave 1 merged, wave 2 staged but not merged
+    (KILL_AFTER_STAGED_ENV, "2", 2, 1),
+    # inside the UDF, right after the 3rd segment file was written: that segment is neither staged nor merged
+    (KILL_AFTER_SEGMENTS_ENV, "3", 2, 2),
+])
+def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path, hook, at, staged, merged) -> None:
     source = str(tmp_path / "src")
     make_catalog(make_video, source, n=2, frames=9)  # 2 videos x 2 segments, one segment per wave
 
@@ -49,20 +56,19 @@ def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path) -> N
     ref_cfg, ref_tables = _setup(spark, source, str(tmp_path / "ref"))
     run_restore(spark, ref_cfg, make_selection(), track=False)
 
-    # Killed after the 2nd staging append: wave 1 is merged, wave 2 is staged but not merged.
     cfg, tables = _setup(spark, source, str(tmp_path / "run"))
     profile = write_profile(cfg, str(tmp_path / "profile.yaml"))
-    env = {**os.environ, KILL_AFTER_STAGED_ENV: "2", "PYTHONPATH": REPO}
+    env = {**os.environ, hook: at, "PYTHONPATH": REPO}
     proc = subprocess.run([sys.executable, "-m", "jobs.restore", "--profile", profile, "--no-mlflow"],
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]
-    assert tables.segment_staging.read(spark).count() == 2
-    assert tables.segments.read(spark).count() == 1
+    assert tables.segment_staging.read(spark).count() == staged
+    assert tables.segments.read(spark).count() == merged
     assert tables.restorations.read(spark).count() == 0
 
     model_cache.reset_stats()
     rep = run_restore(spark, cfg, make_selection(), track=False)
-    assert rep.recovered_segments == 1  # the staged-but-unmerged row of the killed run
+    assert rep.recovered_segments == staged - merged  # staged-but-unmerged rows of the killed run
     assert model_cache.STATS["restore_calls"] == 2 == rep.restored_segments  # 4 planned, 2 were done
     assert rep.videos_ok == 2
 
