@@ -15,6 +15,7 @@ import av
 import numpy as np
 
 from seedvr.errors import ConfigError
+from seedvr.video.hdr import HdrMetadata
 from seedvr.video.info import ColorInfo
 
 CODECS = ("libx264", "libx265", "libsvtav1", "ffv1")
@@ -63,7 +64,8 @@ class EncodeSettings:
             return "gbrp16le" if ten_bit else "bgr0"
         return self.pix_fmt or ("yuv420p10le" if ten_bit else "yuv420p")
 
-    def codec_options(self) -> dict[str, str]:
+    def codec_options(self, hdr: HdrMetadata | None = None) -> dict[str, str]:
+        """Encoder options; HDR10 static metadata goes into x265/SVT-AV1 private params."""
         opts: dict[str, str]
         if self.codec == "ffv1":
             opts = {"level": "3", "slicecrc": "1"}
@@ -72,7 +74,9 @@ class EncodeSettings:
         else:
             opts = {"crf": str(self.crf), "preset": self.preset}
             if self.codec == "libx265":
-                opts["x265-params"] = "log-level=error"
+                opts["x265-params"] = ":".join(["log-level=error", *(hdr.x265_params() if hdr else [])])
+        if self.codec == "libsvtav1" and hdr is not None and hdr.svtav1_params():
+            opts["svtav1-params"] = ":".join(hdr.svtav1_params())
         opts.update(dict(self.options))
         return opts
 
@@ -114,6 +118,7 @@ class VideoWriter:
         rotation: int = 0,
         sar: Fraction = Fraction(1, 1),
         rate: Fraction | None = None,
+        hdr: HdrMetadata | None = None,
     ) -> None:
         self.settings = settings
         self.container = container
@@ -126,7 +131,7 @@ class VideoWriter:
             )
         rate = rate or Fraction(25)
         s = container.add_stream(settings.codec, rate=rate.limit_denominator(1001 * 1000),
-                                 options=settings.codec_options())
+                                 options=settings.codec_options(hdr if ten_bit else None))
         s.width, s.height, s.pix_fmt = width, height, self.pix_fmt
         s.time_base = time_base
         cc = s.codec_context

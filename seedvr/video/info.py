@@ -11,6 +11,7 @@ from fractions import Fraction
 from typing import Any
 
 from seedvr.errors import VideoTooLargeError
+from seedvr.video.hdr import HdrMetadata
 
 # FFmpeg enum values (AVColorSpace, AVColorRange, AVColorPrimaries, AVColorTransferCharacteristic).
 MATRIX_NAMES = {0: "rgb", 1: "bt709", 2: "unknown", 4: "fcc", 5: "bt470bg", 6: "smpte170m", 7: "smpte240m",
@@ -91,6 +92,7 @@ class VideoInfo:
     subtitles: tuple[StreamInfo, ...] = ()
     size_bytes: int = 0
     remuxed: bool = False
+    hdr_metadata: HdrMetadata | None = None
 
     # ----------------------------------------------------------------------------- derived values
     @property
@@ -154,6 +156,7 @@ class VideoInfo:
             "subtitles": [s.__dict__.copy() for s in self.subtitles],
             "size_bytes": self.size_bytes,
             "remuxed": self.remuxed,
+            "hdr_metadata": self.hdr_metadata.to_dict() if self.hdr_metadata else None,
         }
 
     @classmethod
@@ -179,6 +182,7 @@ class VideoInfo:
             subtitles=tuple(StreamInfo(**s) for s in d.get("subtitles", ())),
             size_bytes=int(d.get("size_bytes", 0)),
             remuxed=bool(d.get("remuxed", False)),
+            hdr_metadata=HdrMetadata.from_dict(d.get("hdr_metadata")),
         )
 
     def summary(self) -> dict[str, Any]:

@@ -25,6 +25,7 @@ from seedvr.errors import (
     UnsupportedCodecError,
 )
 from seedvr.video.avutil import bit_depth_of, map_av_error, open_video
+from seedvr.video.hdr import hdr_from_frame
 from seedvr.video.info import (
     MAX_PIXELS,
     MAX_SIDE,
@@ -207,6 +208,7 @@ def _describe(c: av.container.InputContainer, v: av.video.stream.VideoStream, ur
         audio=tuple(_stream_info(s) for s in c.streams.audio),
         subtitles=tuple(_stream_info(s) for s in c.streams.subtitles),
         size_bytes=size_bytes,
+        hdr_metadata=hdr_from_frame(first),
     )
     return info.to_dict()
 

@@ -205,6 +205,7 @@ def encode_stream(
                         ten_bit=ten_bit, color=color, rotation=info.rotation,
                         sar=output_sar(info.sar, (info.width, info.height), (w, h)),
                         rate=Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else None,
+                        hdr=info.hdr_metadata,
                     )
                     copier = _PacketCopier(src, out, _copy_streams(src, info, copy_audio, copy_subtitles),
                                            info.url) if src is not None else None

@@ -12,6 +12,8 @@ from videogen import make_clip
 from seedvr.video.info import VideoInfo
 from seedvr.video.probe import probe
 
+MASTER_DISPLAY = "master-display=G(13250,34500)B(7500,3000)R(34000,16000)WP(15635,16450)L(10000000,1):max-cll=1000,400"
+
 # name -> (file name, make_clip keyword arguments)
 CLIPS: dict[str, tuple[str, dict]] = {
     "cfr_mp4": ("cfr.mp4", {}),
@@ -21,6 +23,8 @@ CLIPS: dict[str, tuple[str, dict]] = {
     "rot90_mp4": ("rot90.mp4", {"rotation": 90}),
     "odd_mkv": ("odd.mkv", {"w": 66, "h": 38, "codec": "ffv1", "pix_fmt": "yuv444p"}),
     "hdr10_mkv": ("hdr10.mkv", {"codec": "libx265", "pix_fmt": "yuv420p10le", "color": (9, 1, 9, 16)}),
+    "hdr10_md_mkv": ("hdr10_md.mkv", {"codec": "libx265", "pix_fmt": "yuv420p10le", "color": (9, 1, 9, 16), "n": 9,
+                                      "x265_params": MASTER_DISPLAY}),
     "audio_mkv": ("audio.mkv", {"audio": True}),
     "audio_mp4": ("audio.mp4", {"audio": True}),
     "subs_mkv": ("subs.mkv", {"audio": True, "subtitles": True}),

@@ -113,6 +113,17 @@ def test_ten_bit_hdr_source_gets_ten_bit_output(probed, clip, tmp_path) -> None:
     assert back.color.names()["transfer"] == "smpte2084" and back.color.names()["matrix"] == "bt2020nc"
 
 
+def test_hdr10_static_metadata_survives(probed, tmp_path) -> None:
+    info = probed("hdr10_md_mkv")
+    md = info.hdr_metadata
+    assert md is not None and md.max_cll == 1000 and md.max_fall == 400 and md.luminance == (0.0001, 1000.0)
+    segs = plan_segments(info.num_frames, 5, 2)
+    urls, _ = _restore_segments(info, segs, str(tmp_path / "segs"), IdentityRestorer(1))
+    out = str(tmp_path / "out.mkv")
+    stitch_video(info, segs, urls, out, settings=EncodeSettings(codec="libx265", preset="ultrafast"))
+    assert probe(out).hdr_metadata == md
+
+
 def test_svtav1_encode(probed, tmp_path) -> None:
     info = probed("cfr_mkv")
     segs = plan_segments(info.num_frames, 17, 4)

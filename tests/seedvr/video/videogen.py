@@ -60,12 +60,16 @@ def make_clip(
     seed: int = 0,
     encode_matrix: str | None = None,
     subtitles: bool = False,
+    x265_params: str = "",
 ) -> np.ndarray:
     """Write a clip and return the RGB frames that were fed to the encoder."""
     ten_bit = "10" in pix_fmt
     frames = clip_frames(n, h, w, dtype=np.uint16 if ten_bit else np.uint8, seed=seed)
     c = av.open(path, "w", format=fmt)
-    s = c.add_stream(codec, rate=rate, options=_fast_options(codec))
+    opts = _fast_options(codec)
+    if x265_params:
+        opts["x265-params"] += ":" + x265_params
+    s = c.add_stream(codec, rate=rate, options=opts)
     s.width, s.height, s.pix_fmt = w, h, pix_fmt
     s.codec_context.gop_size = gop
     if vfr:
