@@ -36,6 +36,10 @@ def _child_env() -> dict[str, str]:
     env = dict(os.environ)
     paths = [p for p in sys.path if p and os.path.isdir(p)]
     env["PYTHONPATH"] = os.pathsep.join(paths)
+    # BLAS thread pools reserve address space per core at import; under RLIMIT_AS on a many-core host
+    # that alone can exhaust the cap, and the child does no linear algebra.
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"
     return env
 
 
