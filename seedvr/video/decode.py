@@ -16,6 +16,7 @@ import numpy as np
 from seedvr.errors import BadTimestampsError, CorruptVideoError, InputError, TruncatedVideoError
 from seedvr.video.avutil import is_rgb_format, map_av_error, open_video, source_matrix, source_range
 from seedvr.video.info import VideoInfo
+from seedvr.video.remux import ensure_decodable
 
 
 def frame_dtype(info: VideoInfo) -> np.dtype:
@@ -35,8 +36,8 @@ def _check_range(start: int, stop: int, info: VideoInfo) -> None:
 
 
 def _resolve_url(url: str, info: VideoInfo) -> str:
-    """Remuxed sources decode from the MKV copy the probe made."""
-    return info.decode_url if url in (info.url, info.decode_url) else url
+    """Remuxed sources decode from the MKV copy the probe made (re-made here if this machine lacks it)."""
+    return ensure_decodable(info) if url in (info.url, info.decode_url) else url
 
 
 def iter_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: int = 0) -> Iterator[np.ndarray]:

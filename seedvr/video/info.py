@@ -93,6 +93,7 @@ class VideoInfo:
     size_bytes: int = 0
     remuxed: bool = False
     hdr_metadata: HdrMetadata | None = None
+    remux_rate: tuple[int, int] | None = None  # frame rate assumed for a raw elementary stream
 
     # ----------------------------------------------------------------------------- derived values
     @property
@@ -157,6 +158,7 @@ class VideoInfo:
             "size_bytes": self.size_bytes,
             "remuxed": self.remuxed,
             "hdr_metadata": self.hdr_metadata.to_dict() if self.hdr_metadata else None,
+            "remux_rate": list(self.remux_rate) if self.remux_rate else None,
         }
 
     @classmethod
@@ -183,6 +185,7 @@ class VideoInfo:
             size_bytes=int(d.get("size_bytes", 0)),
             remuxed=bool(d.get("remuxed", False)),
             hdr_metadata=HdrMetadata.from_dict(d.get("hdr_metadata")),
+            remux_rate=(int(d["remux_rate"][0]), int(d["remux_rate"][1])) if d.get("remux_rate") else None,
         )
 
     def summary(self) -> dict[str, Any]:

@@ -127,10 +127,11 @@ def _probe_container(url: str, src: str, *, remux_dir: str, raw_rate: Fraction |
             target = remux_key(remux_dir, url)
             source_format = c.format.name
             c.close()
-            remux_to_mkv(url, target, raw_rate=raw_rate)
+            used_rate = remux_to_mkv(url, target, raw_rate=raw_rate)
             d = probe_in_process(url, remux_dir=remux_dir, max_side=max_side, max_pixels=max_pixels,
                                  size_bytes=size_bytes, decode_url=target)
             d["remuxed"] = True
+            d["remux_rate"] = [used_rate.numerator, used_rate.denominator] if used_rate else None
             d["container"] = source_format
             return d
         return _describe(c, v, url, src, size_bytes)

@@ -8,13 +8,15 @@ frame rate: one decode pass learns the presentation order of the packets (B-fram
 from __future__ import annotations
 
 import hashlib
+import os
 from fractions import Fraction
 
 import av
 
 from seedvr.errors import BadTimestampsError
 from seedvr.video.avutil import map_av_error, open_video
-from seedvr.video.storage import atomic_write, join_url
+from seedvr.video.info import VideoInfo
+from seedvr.video.storage import atomic_write, join_url, local_path
 
 TS_FORMATS = ("mpegts", "mpegtsraw")
 RAW_FORMATS = ("h264", "hevc", "mpegvideo", "m4v", "obu", "vvc", "ivf")
@@ -58,13 +60,17 @@ def _presentation_order(url: str) -> list[int]:
     return [rank.get(i, -1) for i in range(max(decoded, default=-1) + 1)]
 
 
-def remux_to_mkv(url: str, dst_url: str, *, raw_rate: Fraction | None = None) -> None:
-    """Copy the video, audio and subtitle packets of `url` into an MKV at `dst_url` (atomically)."""
+def remux_to_mkv(url: str, dst_url: str, *, raw_rate: Fraction | None = None) -> Fraction | None:
+    """Copy the video, audio and subtitle packets of `url` into an MKV at `dst_url` (atomically).
+
+    Returns the frame rate assumed for a raw stream (None for containers with timestamps).
+    """
     with open_video(url) as probe_c:
         raw = is_raw(probe_c)
         default_rate = probe_c.streams.video[0].average_rate if probe_c.streams.video else None
     rank: list[int] = []
     tick = Fraction(1, 25)
+    rate: Fraction | None = None
     if raw:
         rate = Fraction(raw_rate) if raw_rate else Fraction(default_rate or 25)
         tick = 1 / rate
@@ -86,7 +92,7 @@ def remux_to_mkv(url: str, dst_url: str, *, raw_rate: Fraction | None = None) ->
                     if n >= len(rank) or rank[n] < 0:
                         n += 1
                         continue  # a packet that produced no picture (parameter sets only)
-                    pkt.pts, pkt.dts = rank[n] + delay, n
+                    pkt.pts, pkt.dts, pkt.duration = rank[n] + delay, n, 1
                     pkt.time_base = tick
                     n += 1
                 elif pkt.pts is None:
@@ -99,3 +105,20 @@ def remux_to_mkv(url: str, dst_url: str, *, raw_rate: Fraction | None = None) ->
             raise map_av_error(exc, url, stage="remuxing to MKV") from exc
         finally:
             out.close()
+    return rate
+
+
+def ensure_decodable(info: VideoInfo) -> str:
+    """The URL to decode `info`'s video from, re-creating a remuxed copy that is missing.
+
+    The default remux folder is local scratch: another machine (a Spark executor other than the one
+    that probed) finds no copy there and makes its own. Remuxing is deterministic, so every copy has
+    the same timestamps as the one the probe described.
+    """
+    if not info.remuxed or info.decode_url == info.url:
+        return info.decode_url
+    path = local_path(info.decode_url)
+    if path is not None and not os.path.exists(path):
+        rate = Fraction(*info.remux_rate) if info.remux_rate else None
+        remux_to_mkv(info.url, info.decode_url, raw_rate=rate)
+    return info.decode_url

@@ -29,6 +29,7 @@ from seedvr.video.encode import EncodeSettings, VideoWriter, container_format, o
 from seedvr.video.info import VideoInfo
 from seedvr.video.intermediate import iter_segment
 from seedvr.video.plan import Segment, check_plan
+from seedvr.video.remux import ensure_decodable
 from seedvr.video.storage import atomic_write, sha256_file
 
 SegmentOpener = Callable[[int], Iterator[np.ndarray]]
@@ -257,5 +258,5 @@ class _NullContext:
 
 def _open_source(info: VideoInfo, needed: bool):  # noqa: ANN202 - a context manager or a null one
     if needed and (info.audio or info.subtitles):
-        return open_video(info.decode_url)
+        return open_video(ensure_decodable(info))
     return _NullContext()

@@ -7,6 +7,7 @@ import os
 from fractions import Fraction
 
 import fsspec
+import numpy as np
 import pytest
 from fsspec.implementations.local import LocalFileSystem
 from videogen import make_audio_only, make_duplicate_pts, vfr_durations
@@ -64,6 +65,19 @@ def test_ts_and_raw_streams_are_remuxed(clip, tmp_path, name: str) -> None:
     info = probe(clip(name), remux_dir=str(tmp_path / "remux"))
     assert info.remuxed and info.decode_url.endswith(".mkv") and os.path.exists(info.decode_url)
     assert info.container in ("mpegts", "h264") and info.num_frames == 32 and not info.vfr
+
+
+@pytest.mark.parametrize("name", ["mpegts", "raw_h264"])
+def test_missing_remux_copy_is_recreated_identically(clip, tmp_path, name: str) -> None:
+    """Another machine lacks the probing machine's local remux: decoding re-makes it, same frames."""
+    from seedvr.video.decode import read_frames
+
+    info = probe(clip(name), remux_dir=str(tmp_path / "remux"))
+    before = read_frames(info.url, 3, 12, info)
+    os.remove(info.decode_url)
+    after = read_frames(info.url, 3, 12, info)
+    assert os.path.exists(info.decode_url) and np.array_equal(before, after)
+    assert probe(info.decode_url).pts == info.pts
 
 
 def test_to_dict_is_json_safe_and_round_trips(clip) -> None:
