@@ -9,6 +9,9 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+# Imported eagerly: the submodule `seedvr.video.probe` would otherwise shadow the function of that name.
+from seedvr.video.probe import probe as probe
+
 _EXPORTS = {
     "iter_frames": "decode",
     "read_frames": "decode",
@@ -24,13 +27,12 @@ _EXPORTS = {
     "Segment": "plan",
     "check_plan": "plan",
     "plan_segments": "plan",
-    "probe": "probe",
     "StitchResult": "stitch",
     "blend_stream": "stitch",
     "stitch_video": "stitch",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = sorted([*_EXPORTS, "probe"])
 
 
 def __getattr__(name: str) -> Any:

@@ -175,3 +175,11 @@ def test_av_error_mapping() -> None:
     err = map_av_error(av.error.DecoderNotFoundError(1094795585, "Decoder not found"), "x.mkv")
     assert isinstance(err, UnsupportedCodecError) and "x.mkv" in str(err)
     assert isinstance(map_av_error(av.error.InvalidDataError(1, "Invalid data"), "y.mp4"), CorruptVideoError)
+
+
+def test_package_exports_the_probe_function() -> None:
+    import seedvr.video
+    import seedvr.video.probe as probe_module
+
+    assert seedvr.video.probe is probe and callable(seedvr.video.probe)
+    assert probe_module.probe is probe
