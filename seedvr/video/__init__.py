@@ -2,15 +2,14 @@
 
 `seedvr.video.pipeline.restore_clip` runs the whole path for one clip without Spark. Names are
 imported lazily so that the isolated probe child (`python -m seedvr.video._child`) starts quickly.
+The probe function is `seedvr.video.probe.probe`: a package-level `probe` would clash with the
+submodule of that name (`import seedvr.video.probe as m` and `mock.patch` paths would then break).
 """
 
 from __future__ import annotations
 
 import importlib
 from typing import Any
-
-# Imported eagerly: the submodule `seedvr.video.probe` would otherwise shadow the function of that name.
-from seedvr.video.probe import probe as probe
 
 _EXPORTS = {
     "iter_frames": "decode",
@@ -32,7 +31,7 @@ _EXPORTS = {
     "stitch_video": "stitch",
 }
 
-__all__ = sorted([*_EXPORTS, "probe"])
+__all__ = sorted(_EXPORTS)
 
 
 def __getattr__(name: str) -> Any:

@@ -177,9 +177,9 @@ def test_av_error_mapping() -> None:
     assert isinstance(map_av_error(av.error.InvalidDataError(1, "Invalid data"), "y.mp4"), CorruptVideoError)
 
 
-def test_package_exports_the_probe_function() -> None:
+def test_probe_module_and_package_exports() -> None:
     import seedvr.video
     import seedvr.video.probe as probe_module
 
-    assert seedvr.video.probe is probe and callable(seedvr.video.probe)
-    assert probe_module.probe is probe
+    assert probe_module.probe is probe and seedvr.video.probe is probe_module
+    assert callable(seedvr.video.read_frames) and callable(seedvr.video.stitch_video)
