@@ -75,6 +75,8 @@ def run_size(spark: object, n: int, args: argparse.Namespace, root: str) -> dict
         "overhead_over_model": overhead_s / model_s if model_s > 0 else float("inf"),
         "ingest_ms_per_video": 1000 * ingest_s / n,
     }
+    this_run = rep.segments[rep.segments["run_id"] == rep.run_id]
+    out["segment_io_ms_per_segment"] = 1000 * float(this_run[["read_s", "write_s"]].fillna(0).sum().sum()) / segs
     for stage, secs in rep.stage_s.items():
         out[f"{stage}_ms_per_segment"] = 1000 * secs / segs
     return out
@@ -107,10 +109,11 @@ def main() -> int:
     finally:
         spark.stop()
         server.stop()
-    print("\nvideos  segments  job_s   model_ms/seg  overhead_ms/seg  overhead/model")
+    print("\nvideos  segments  job_s   model_ms/seg  overhead_ms/seg  (of which segment I/O)  overhead/model")
     for r in rows:
         print(f"{r['videos']:>6}  {r['segments']:>8}  {r['job_s']:6.2f}  {r['model_ms_per_segment']:12.1f}  "
-              f"{r['overhead_ms_per_segment']:15.1f}  {r['overhead_over_model']:14.1f}")
+              f"{r['overhead_ms_per_segment']:15.1f}  {r['segment_io_ms_per_segment']:21.1f}  "
+              f"{r['overhead_over_model']:14.1f}")
     if len(rows) > 1:
         a, b = rows[0], rows[-1]
         growth = (b["overhead_s"] - a["overhead_s"]) / max(1, b["segments"] - a["segments"])

@@ -356,7 +356,7 @@ def _reduce(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, 
             .join(plan_keys, on=["video_id", "segment_index", "file_version"], how="inner")
             .select("video_id", "segment_index", "file_version", "status", "error_class", "error_message",
                     "intermediate_uri", "intermediate_sha256", "window_start", "first_output",
-                    "last_output", "restore_s", "frames_out", "run_id", "scores")
+                    "last_output", "restore_s", "read_s", "write_s", "frames_out", "run_id", "scores")
             .toPandas())
     plan_key = plan_pdf[["video_id", "segment_index", "file_version"]]
     segs = plan_key.merge(segs, on=["video_id", "segment_index", "file_version"], how="left")
