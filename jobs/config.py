@@ -153,7 +153,9 @@ class IngestConfig(_Frozen):
     source: str | None = None
     extensions: list[str] = Field(default_factory=lambda: [".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"])
     content_class: str = "unknown"
-    wave_files: int = Field(default=256, ge=1)
+    # Files probed per wave. Probe rows (with each file's frame table) pass through the driver on their
+    # way to the MERGE, and Spark Connect caps one upload at 128 MiB: 32 hour-long videos stay far below.
+    wave_files: int = Field(default=32, ge=1)
 
 
 class JobConfig(_Frozen):
