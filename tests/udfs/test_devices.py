@@ -17,3 +17,27 @@ def test_cpu_without_cuda_or_when_asked() -> None:
         assert d == "cpu"
     with device_slot(None) as d:
         assert d == "cpu"  # no CUDA on the test machines
+
+
+def test_tasks_sharing_a_gpu_are_bounded_by_the_semaphore() -> None:
+    import threading
+    import time
+
+    active, peak, lock = [0], [0], threading.Lock()
+
+    def task() -> None:
+        with device_slot("cuda:7", tasks_per_gpu=2) as d:
+            assert d == "cuda:7"
+            with lock:
+                active[0] += 1
+                peak[0] = max(peak[0], active[0])
+            time.sleep(0.02)
+            with lock:
+                active[0] -= 1
+
+    threads = [threading.Thread(target=task) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert peak[0] == 2
