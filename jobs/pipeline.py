@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import os
-import signal
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,26 +27,27 @@ import pandas as pd
 from jobs import progress_bars
 from jobs.config import JobConfig, config_hash
 from jobs.provenance import Provenance, make_provenance, new_run_id
+from jobs.reduce import reduce_videos
 from jobs.schemas import RESTORATIONS, SEGMENT_PLAN, SEGMENT_RESULTS
 from jobs.selection import Selection, apply_selection
-from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge, table_refs
+from jobs.staging import (
+    check_output_writable,
+    maybe_kill,
+    merge_staged,
+    recover_staged,
+)
+from jobs.tables import commit_metadata, conform, ensure_tables, merge, table_refs
 from jobs.weights import weights_identity
-from seedvr.errors import ConfigError, SeedVRError
-from seedvr.video.storage import atomic_write, remove
+from seedvr.errors import SeedVRError
 from udfs.model_cache import ModelSpec
 from udfs.plan import PlanSegments
 from udfs.restore_segments import RestoreSegments, RestoreSettings
 from udfs.schemas import frame_for
-from udfs.stitch import StitchSettings, StitchVideos
 
 # Failures that only a new version of the file can change: not retried until the file changes (or --force).
 # Everything else (missing, permission, timeout, oom, internal, ...) is retried by the next run.
 PERMANENT_INPUT_ERRORS = ("corrupt", "truncated", "unsupported_codec", "no_video_stream", "too_large",
                           "bad_timestamps")
-
-# Test hook: SIGKILL this process right after the N-th staging append (kill/resume tests).
-KILL_AFTER_STAGED_ENV = "SEEDVR_KILL_AFTER_STAGED"
-
 
 class JobAborted(SeedVRError):
     """Every segment of the first wave failed for a configuration cause (bad weights, bad preset)."""
@@ -93,20 +92,6 @@ def _timed(report: RestoreReport, name: str) -> Iterator[None]:
         report.stage_s[name] = report.stage_s.get(name, 0.0) + time.perf_counter() - t0
 
 
-def check_output_writable(output_root: str) -> None:
-    """Write and delete a marker under the output root, so an unwritable location fails up front."""
-    url = output_root.rstrip("/") + "/.seedvr-write-check"
-    try:
-        with atomic_write(url) as tmp, open(tmp, "wb") as f:
-            f.write(b"ok")
-        remove(url)
-    except Exception as exc:  # noqa: BLE001
-        raise ConfigError(
-            f"output root {output_root!r} is not writable ({type(exc).__name__}: {exc}); "
-            "fix the permissions or point storage.output_root (--output-root) elsewhere"
-        ) from None
-
-
 def _provenance_cols(prov: Provenance) -> dict[str, Any]:
     cols = prov.columns()
     cols.pop("weights_sha256")  # segment rows carry the digest the executor saw
@@ -119,44 +104,6 @@ def _with_literals(df: Any, values: dict[str, Any]) -> Any:
     for k, v in values.items():
         df = df.withColumn(k, F.lit(v))
     return df
-
-
-def _latest_per_key(df: Any, keys: list[str], order_col: str) -> Any:
-    from pyspark.sql import functions as F
-    from pyspark.sql.window import Window
-
-    w = Window.partitionBy(*keys).orderBy(F.col(order_col).desc())
-    return df.withColumn("_rn", F.row_number().over(w)).filter("_rn = 1").drop("_rn")
-
-
-def merge_staged(spark: Any, tables: Tables, staged: Any, meta: str) -> None:
-    """MERGE staged segment rows (latest per key) into segment_results; a failure never replaces an ok."""
-    src = conform(_latest_per_key(staged, ["video_id", "config_hash", "segment_index"], "staged_at"),
-                  SEGMENT_RESULTS)
-    merge(spark, tables.segments, src,
-          update_when="s.status = 'ok' OR t.status <> 'ok' OR t.file_version <> s.file_version",
-          user_metadata=meta)
-
-
-def recover_staged(spark: Any, tables: Tables, chash: str, meta: str) -> int:
-    """Merge staged rows of this config that an interrupted run appended but never merged."""
-    from pyspark.sql import functions as F
-
-    staged = tables.segment_staging.read(spark).filter(F.col("config_hash") == chash).alias("s")
-    merged = tables.segments.read(spark).filter(F.col("config_hash") == chash)
-    keys = ["video_id", "config_hash", "segment_index", "file_version", "status", "staged_at"]
-    missing = staged.join(merged.select(*keys), on=keys, how="left_anti")
-    n = missing.count()
-    if n:
-        merge_staged(spark, tables, missing, meta)
-    return n
-
-
-def _maybe_kill(counter: list[int]) -> None:
-    limit = os.environ.get(KILL_AFTER_STAGED_ENV)
-    counter[0] += 1
-    if limit and counter[0] >= int(limit):
-        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _chunks(df: pd.DataFrame, n: int) -> Iterator[pd.DataFrame]:
@@ -287,7 +234,7 @@ def run_restore(
             out = _with_literals(out, {**_provenance_cols(prov), "staged_at": staged_at})
             with bar.follow():
                 tables.segment_staging.append(conform(out, SEGMENT_RESULTS), user_metadata=meta)
-            _maybe_kill(staged_count)
+            maybe_kill(staged_count)
             staged = tables.segment_staging.read(spark).filter(
                 (F.col("run_id") == run_id) & (F.col("staged_at") == F.lit(staged_at)))
             merge_staged(spark, tables, staged, meta)
@@ -297,7 +244,7 @@ def run_restore(
 
     # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
     with _timed(report, "stitch"):
-        restoration_rows += _reduce(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
+        restoration_rows += reduce_videos(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
                                     show_progress)
     finished_at = _utcnow()
     for r in restoration_rows:
@@ -344,61 +291,3 @@ def _abort_if_config_failure(staged: Any, cfg: JobConfig) -> None:
         )
 
 
-def _reduce(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, sel_pdf: pd.DataFrame,
-            chash: str, videos: Any, report: RestoreReport, show_progress: bool) -> list[dict[str, Any]]:
-    from pyspark.sql import functions as F
-
-    if plan_pdf.empty:
-        return []
-    plan_keys = spark.createDataFrame(plan_pdf[["video_id", "segment_index", "file_version"]])
-    segs = (tables.segments.read(spark)
-            .filter(F.col("config_hash") == chash)
-            .join(plan_keys, on=["video_id", "segment_index", "file_version"], how="inner")
-            .select("video_id", "segment_index", "file_version", "status", "error_class", "error_message",
-                    "intermediate_uri", "intermediate_sha256", "window_start", "first_output",
-                    "last_output", "restore_s", "read_s", "write_s", "frames_out", "run_id", "scores")
-            .toPandas())
-    plan_key = plan_pdf[["video_id", "segment_index", "file_version"]]
-    segs = plan_key.merge(segs, on=["video_id", "segment_index", "file_version"], how="left")
-    report.segments = segs
-    this_run = segs["run_id"] == report.run_id
-    report.restored_segments = int((this_run & (segs["status"] == "ok")).sum())
-    report.failed_segments = int((this_run & (segs["status"] == "failed")).sum())
-    report.frames_restored = int(segs.loc[this_run & (segs["status"] == "ok"), "frames_out"].fillna(0).sum())
-    report.restore_s = float(segs.loc[this_run, "restore_s"].fillna(0).sum())
-    meta_by_id = sel_pdf.set_index("video_id")
-    rows: list[dict[str, Any]] = []
-    to_stitch = []
-    for vid, g in segs.groupby("video_id", sort=True):
-        m = meta_by_id.loc[vid]
-        base = {"video_id": vid, "preset": cfg.model.preset, "config_hash": chash,
-                "file_version": g["file_version"].iloc[0], "uri": m["uri"], "content_class": m["content_class"],
-                "num_segments": len(g), "segments_ok": int((g["status"] == "ok").sum()),
-                "segments_failed": int((g["status"] == "failed").sum()),
-                "restore_s": float(g["restore_s"].fillna(0).sum())}
-        if base["segments_failed"]:
-            f = g[g["status"] == "failed"].iloc[0]
-            rows.append({**base, "status": "failed", "error_class": f["error_class"],
-                         "error_message": f"segment {int(f['segment_index'])}: {f['error_message']}"})
-        elif base["segments_ok"] == len(g):
-            seg_list = g[["segment_index", "window_start", "first_output", "last_output", "intermediate_uri",
-                          "intermediate_sha256", "scores"]]
-            to_stitch.append({**{k: base[k] for k in ("video_id", "uri", "content_class", "file_version",
-                                                          "restore_s")},
-                              "segments_json": seg_list.to_json(orient="records")})
-    if to_stitch:
-        stitch_in = spark.createDataFrame(pd.DataFrame(to_stitch)).join(
-            videos.select("video_id", "info_json"), on="video_id", how="inner")
-        settings = StitchSettings(preset=cfg.model.preset, config_hash=chash,
-                                  output_root=cfg.storage.output_root, encode=cfg.encode.model_dump())
-        slots = max(1, min(cfg.execution.stitch_slots, len(to_stitch)))
-        with progress_bars.bar("videos", len(to_stitch), show_progress) as bar:
-            with bar.follow():
-                out = (stitch_in.repartition(slots, "video_id")
-                       .mapInPandas(StitchVideos(settings), StitchVideos.output_schema).toPandas())
-            bar.set(len(to_stitch))
-        for r in out.to_dict(orient="records"):
-            counts = segs[segs["video_id"] == r["video_id"]]
-            r["segments_ok"] = int((counts["status"] == "ok").sum())
-            rows.append(r)
-    return rows

@@ -10,8 +10,9 @@ import sys
 import pytest
 
 from jobs.catalog import ingest
-from jobs.pipeline import KILL_AFTER_STAGED_ENV, run_restore
+from jobs.pipeline import run_restore
 from jobs.selection import make_selection
+from jobs.staging import KILL_AFTER_STAGED_ENV
 from jobs.tables import ensure_tables, table_refs
 from seedvr.video.storage import sha256_file
 from tests.jobs.helpers import make_catalog, table_records, tiny_config, write_profile

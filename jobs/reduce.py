@@ -1,0 +1,77 @@
+"""The reducer on the driver side: per video, all segments ok -> stitch on executors; any failed ->
+a failed restoration row. Works on metadata rows only; frames never reach the driver.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from jobs import progress_bars
+from jobs.config import JobConfig
+from jobs.tables import Tables
+from udfs.stitch import StitchSettings, StitchVideos
+
+if TYPE_CHECKING:
+    from jobs.pipeline import RestoreReport
+
+
+def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, sel_pdf: pd.DataFrame,
+            chash: str, videos: Any, report: RestoreReport, show_progress: bool) -> list[dict[str, Any]]:
+    from pyspark.sql import functions as F
+
+    if plan_pdf.empty:
+        return []
+    plan_keys = spark.createDataFrame(plan_pdf[["video_id", "segment_index", "file_version"]])
+    segs = (tables.segments.read(spark)
+            .filter(F.col("config_hash") == chash)
+            .join(plan_keys, on=["video_id", "segment_index", "file_version"], how="inner")
+            .select("video_id", "segment_index", "file_version", "status", "error_class", "error_message",
+                    "intermediate_uri", "intermediate_sha256", "window_start", "first_output",
+                    "last_output", "restore_s", "read_s", "write_s", "frames_out", "run_id", "scores")
+            .toPandas())
+    plan_key = plan_pdf[["video_id", "segment_index", "file_version"]]
+    segs = plan_key.merge(segs, on=["video_id", "segment_index", "file_version"], how="left")
+    report.segments = segs
+    this_run = segs["run_id"] == report.run_id
+    report.restored_segments = int((this_run & (segs["status"] == "ok")).sum())
+    report.failed_segments = int((this_run & (segs["status"] == "failed")).sum())
+    report.frames_restored = int(segs.loc[this_run & (segs["status"] == "ok"), "frames_out"].fillna(0).sum())
+    report.restore_s = float(segs.loc[this_run, "restore_s"].fillna(0).sum())
+    meta_by_id = sel_pdf.set_index("video_id")
+    rows: list[dict[str, Any]] = []
+    to_stitch = []
+    for vid, g in segs.groupby("video_id", sort=True):
+        m = meta_by_id.loc[vid]
+        base = {"video_id": vid, "preset": cfg.model.preset, "config_hash": chash,
+                "file_version": g["file_version"].iloc[0], "uri": m["uri"], "content_class": m["content_class"],
+                "num_segments": len(g), "segments_ok": int((g["status"] == "ok").sum()),
+                "segments_failed": int((g["status"] == "failed").sum()),
+                "restore_s": float(g["restore_s"].fillna(0).sum())}
+        if base["segments_failed"]:
+            f = g[g["status"] == "failed"].iloc[0]
+            rows.append({**base, "status": "failed", "error_class": f["error_class"],
+                         "error_message": f"segment {int(f['segment_index'])}: {f['error_message']}"})
+        elif base["segments_ok"] == len(g):
+            seg_list = g[["segment_index", "window_start", "first_output", "last_output", "intermediate_uri",
+                          "intermediate_sha256", "scores"]]
+            to_stitch.append({**{k: base[k] for k in ("video_id", "uri", "content_class", "file_version",
+                                                          "restore_s")},
+                              "segments_json": seg_list.to_json(orient="records")})
+    if to_stitch:
+        stitch_in = spark.createDataFrame(pd.DataFrame(to_stitch)).join(
+            videos.select("video_id", "info_json"), on="video_id", how="inner")
+        settings = StitchSettings(preset=cfg.model.preset, config_hash=chash,
+                                  output_root=cfg.storage.output_root, encode=cfg.encode.model_dump())
+        slots = max(1, min(cfg.execution.stitch_slots, len(to_stitch)))
+        with progress_bars.bar("videos", len(to_stitch), show_progress) as bar:
+            with bar.follow():
+                out = (stitch_in.repartition(slots, "video_id")
+                       .mapInPandas(StitchVideos(settings), StitchVideos.output_schema).toPandas())
+            bar.set(len(to_stitch))
+        for r in out.to_dict(orient="records"):
+            counts = segs[segs["video_id"] == r["video_id"]]
+            r["segments_ok"] = int((counts["status"] == "ok").sum())
+            rows.append(r)
+    return rows
