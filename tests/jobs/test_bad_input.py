@@ -69,3 +69,18 @@ def test_unwritable_output_root_is_refused_before_any_work(spark, make_video, tm
     with pytest.raises(ConfigError, match="not writable"):
         run_restore(spark, cfg, make_selection(), track=False)
     assert tables.segment_staging.read(spark).count() == 0
+
+
+def test_hostile_catalog_ids_cannot_escape_the_output_root(spark, make_video, tmp_path) -> None:
+    paths = make_catalog(make_video, str(tmp_path / "src"), n=1, frames=5)
+    cfg = tiny_config(str(tmp_path))
+    tables = table_refs(cfg.tables)
+    ensure_tables(spark, tables)
+    ingest(spark, cfg, tables, source=str(tmp_path / "src"), run_id="i",
+           manifest=[{"path": paths[0], "video_id": "../../escape me/..", "content_class": "x"}])
+    run_restore(spark, cfg, make_selection(), track=False)
+    (row,) = tables.restorations.read(spark).collect()
+    root = os.path.abspath(cfg.storage.output_root)
+    assert row.status == "ok" and row.video_id == "../../escape me/.."
+    for uri in [row.output_uri] + [s.intermediate_uri for s in tables.segments.read(spark).collect()]:
+        assert os.path.abspath(uri).startswith(root + os.sep) and "/../" not in uri
