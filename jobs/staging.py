@@ -51,16 +51,20 @@ def merge_staged(spark: Any, tables: Tables, staged: Any, meta: str) -> None:
 
 
 def recover_staged(spark: Any, tables: Tables, chash: str, meta: str) -> int:
-    """Merge staged rows of this config that an interrupted run appended but never merged."""
+    """Merge staged rows of this config that are newer than what segment_results holds for their key
+    (rows an interrupted run appended but never merged). Older attempts are history and stay staged."""
     from pyspark.sql import functions as F
 
-    staged = tables.segment_staging.read(spark).filter(F.col("config_hash") == chash).alias("s")
-    merged = tables.segments.read(spark).filter(F.col("config_hash") == chash)
-    keys = ["video_id", "config_hash", "segment_index", "file_version", "status", "staged_at"]
-    missing = staged.join(merged.select(*keys), on=keys, how="left_anti")
-    n = missing.count()
+    key = ["video_id", "config_hash", "segment_index"]
+    staged = tables.segment_staging.read(spark).filter(F.col("config_hash") == chash)
+    current = (tables.segments.read(spark).filter(F.col("config_hash") == chash)
+               .select(*key, F.col("staged_at").alias("_current_at")))
+    newer = (staged.join(current, on=key, how="left")
+             .filter(F.col("_current_at").isNull() | (F.col("staged_at") > F.col("_current_at")))
+             .drop("_current_at"))
+    n = newer.count()
     if n:
-        merge_staged(spark, tables, missing, meta)
+        merge_staged(spark, tables, newer, meta)
     return n
 
 

@@ -55,3 +55,7 @@ def test_changed_file_is_reprobed_and_restorations_go_stale(spark, make_video, t
     assert rep.selected == 1 and rep.videos_ok == 1
     row = {r.video_id: r for r in tables.restorations.read(spark).collect()}[vid]
     assert row.status == "ok" and row.file_version == new.file_version and row.num_frames == 9
+    # Later runs never bring the old version's staged attempts back.
+    assert run_restore(spark, cfg, make_selection(), track=False).recovered_segments == 0
+    segs = [s for s in tables.segments.read(spark).collect() if s.video_id == vid]
+    assert len(segs) == 2 and {s.file_version for s in segs} == {new.file_version}
