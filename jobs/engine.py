@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jobs.config import EngineConfig
@@ -24,7 +24,6 @@ class Engine:
     name: str  # "sail" | "databricks" | "spark-connect" | "spark"
     _server: Any = None
     _owned: bool = False
-    _env_backup: dict[str, str | None] = field(default_factory=dict)
 
     def stop(self) -> None:
         if self._owned:

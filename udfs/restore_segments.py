@@ -82,6 +82,10 @@ class RestoreSegments:
     def __init__(self, settings: RestoreSettings) -> None:
         self.settings = settings
 
+    def setup(self, device: str) -> Any:
+        """The model for this task's device: loaded at most once per process, then shared (thread-safe)."""
+        return get_restorer(self.settings.model, device)
+
     def process(self, batch: pd.DataFrame, device: str) -> pd.DataFrame:
         from seedvr.restorer import derive_seed
 
@@ -99,7 +103,7 @@ class RestoreSegments:
             try:
                 seed = derive_seed(str(r.video_id), int(r.segment_index), int(s.seed))
                 row["seed"] = seed
-                restorer = get_restorer(s.model, device)
+                restorer = self.setup(device)  # inside the try: a model that fails to load is a failed row
                 row["weights_sha256"] = weights_digest(restorer.info)
                 info = json.loads(r.info_json) if isinstance(r.info_json, str) else {}
                 frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, info)
