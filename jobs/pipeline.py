@@ -94,7 +94,8 @@ def _timed(report: RestoreReport, name: str) -> Iterator[None]:
 
 def _provenance_cols(prov: Provenance) -> dict[str, Any]:
     cols = prov.columns()
-    cols.pop("weights_sha256")  # segment rows carry the digest the executor saw
+    for executor_side in ("weights_sha256", "device_type"):  # segment rows carry what the executor saw
+        cols.pop(executor_side)
     return cols
 
 
@@ -248,7 +249,8 @@ def run_restore(
                                     show_progress)
     finished_at = _utcnow()
     for r in restoration_rows:
-        r.update({k: v for k, v in prov.columns().items() if k != "weights_sha256" or not r.get(k)})
+        r.update({k: v for k, v in prov.columns().items()
+                  if k not in ("weights_sha256", "device_type") or not r.get(k)})
         r.update(started_at=started_at, finished_at=finished_at)
     res_pdf = frame_for(restoration_rows, RESTORATIONS)
     with _timed(report, "record"):

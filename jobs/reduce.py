@@ -29,7 +29,8 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
             .join(plan_keys, on=["video_id", "segment_index", "file_version"], how="inner")
             .select("video_id", "segment_index", "file_version", "status", "error_class", "error_message",
                     "intermediate_uri", "intermediate_sha256", "window_start", "first_output",
-                    "last_output", "restore_s", "read_s", "write_s", "frames_out", "run_id", "scores")
+                    "last_output", "restore_s", "read_s", "write_s", "frames_out", "run_id", "scores",
+                    "weights_sha256", "device_type")
             .toPandas())
     plan_key = plan_pdf[["video_id", "segment_index", "file_version"]]
     segs = plan_key.merge(segs, on=["video_id", "segment_index", "file_version"], how="left")
@@ -48,7 +49,7 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
                 "file_version": g["file_version"].iloc[0], "uri": m["uri"], "content_class": m["content_class"],
                 "num_segments": len(g), "segments_ok": int((g["status"] == "ok").sum()),
                 "segments_failed": int((g["status"] == "failed").sum()),
-                "restore_s": float(g["restore_s"].fillna(0).sum())}
+                "restore_s": float(g["restore_s"].fillna(0).sum()), **_executor_provenance(g)}
         if base["segments_failed"]:
             f = g[g["status"] == "failed"].iloc[0]
             rows.append({**base, "status": "failed", "error_class": f["error_class"],
@@ -73,5 +74,16 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
         for r in out.to_dict(orient="records"):
             counts = segs[segs["video_id"] == r["video_id"]]
             r["segments_ok"] = int((counts["status"] == "ok").sum())
+            r.update(_executor_provenance(counts))
             rows.append(r)
     return rows
+
+
+def _executor_provenance(g: pd.DataFrame) -> dict[str, Any]:
+    """The weights digest and device type the video's segments reported (the most common value)."""
+    out: dict[str, Any] = {}
+    for col in ("weights_sha256", "device_type"):
+        vals = g[col].dropna() if col in g else pd.Series(dtype=object)
+        if len(vals):
+            out[col] = str(vals.mode().iloc[0])
+    return out

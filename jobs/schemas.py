@@ -81,8 +81,9 @@ SEGMENT_PLAN = _s(
     ("run_id", S),
 )
 
+# The executor reports its own weights digest and device type; the driver adds the other provenance.
 SEGMENT_RESULTS = StructType(
-    list(SEGMENT_UDF_OUT.fields)
+    [f for f in SEGMENT_UDF_OUT.fields if f.name != "device_type"]
     + [StructField(n, t, True) for n, t in PROVENANCE_FIELDS if n != "weights_sha256"]  # type: ignore[arg-type]
     + [StructField("staged_at", TS, True)]
 )

@@ -86,3 +86,15 @@ def device_slot(requested: str | None, tasks_per_gpu: int = 1) -> Iterator[str]:
     finally:
         with _POOL_LOCK:
             _IN_USE[device] -= 1
+
+
+def device_type(device: str) -> str:
+    """What a result row records as the hardware: the GPU model for CUDA devices, else "cpu"."""
+    if not device.startswith("cuda"):
+        return "cpu"
+    try:
+        import torch
+
+        return torch.cuda.get_device_name(torch.device(device))
+    except Exception:
+        return device

@@ -20,7 +20,7 @@ import pandas as pd
 
 from seedvr.errors import error_class_of
 from udfs import progress, segment_io
-from udfs.devices import device_slot
+from udfs.devices import device_slot, device_type
 from udfs.model_cache import ModelSpec, get_restorer, weights_digest
 from udfs.schemas import SEGMENT_UDF_OUT, frame_for
 
@@ -97,7 +97,7 @@ class RestoreSegments:
                 "video_id": r.video_id, "preset": s.model.preset, "config_hash": s.config_hash,
                 "segment_index": int(r.segment_index), "file_version": r.file_version,
                 "window_start": int(r.window_start), "first_output": int(r.first_output),
-                "last_output": int(r.last_output), "device": device,
+                "last_output": int(r.last_output), "device": device, "device_type": device_type(device),
                 "worker": f"{os.getpid()}:{threading.get_ident()}", "scores": {},
             }
             try:

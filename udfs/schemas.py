@@ -88,6 +88,7 @@ SEGMENT_UDF_OUT = _s(
     ("device", S),
     ("worker", S),
     ("weights_sha256", S),
+    ("device_type", S),
 )
 
 # What udfs.stitch_videos returns (the driver adds provenance and timestamps).

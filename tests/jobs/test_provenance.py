@@ -29,6 +29,7 @@ def test_rows_and_commits_carry_provenance(spark, make_video, tmp_path, monkeypa
     for seg in tables.segments.read(spark).collect():
         assert (seg.run_id, seg.job_run_id, seg.config_hash, seg.preset) == ("run-42", "777", rep.config_hash,
                                                                              "identity")
+        assert seg.device == "cpu" and seg.device_type == "cpu"  # reported by the executor, not the driver
 
     # Appends carry the run's provenance as userMetadata. (Sail 0.7 ignores the session conf for MERGE
     # commits; Databricks honours it. The staging append links every merged row to its run.)
