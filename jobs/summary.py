@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from jobs.pipeline import RestoreReport
 
 # Scores shown in the table when present (the full set is in the restorations table and MLflow).
+MAX_ROWS = 50
 SHOWN_SCORES = ("sharpness_mean", "lr_psnr_mean", "warp_error_mean", "seam_max")
 
 
@@ -27,7 +28,8 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
     t = Table(title=f"restore run {rep.run_id[:8]}  config {rep.config_hash}  preset {cfg.model.preset}")
     for col in ("video", "class", "status", "segments", "frames", "size", *shown, "error"):
         t.add_column(col, overflow="fold")
-    for r in res.sort_values("video_id").itertuples(index=False):
+    ordered = res.sort_values(["status", "video_id"], ascending=[True, True])  # failed first
+    for r in ordered.head(MAX_ROWS).itertuples(index=False):
         scores = r.scores if isinstance(r.scores, dict) else {}
         size = f"{int(r.out_width)}x{int(r.out_height)}" if r.out_width == r.out_width and r.out_width else ""
         colour = "green" if r.status == "ok" else "red"
@@ -39,6 +41,8 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
             "" if r.status == "ok" else f"{r.error_class}: {str(r.error_message)[:120]}",
         )
     console.print(t)
+    if len(res) > MAX_ROWS:
+        console.print(f"... and {len(res) - MAX_ROWS} more videos (all rows are in the restorations table)")
     tables = table_refs(cfg.tables)
     console.print(f"{rep.message}; wall {rep.wall_s:.1f}s "
                   f"({', '.join(f'{k} {v:.1f}s' for k, v in rep.stage_s.items())})")
