@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -175,11 +176,13 @@ class JobConfig(_Frozen):
 
 
 def conf_dirs() -> list[Path]:
-    """Profile search path: $SEEDVR_CONF_DIR, then the checkout's conf/ folder."""
+    """Profile search path: $SEEDVR_CONF_DIR, the checkout's conf/ folder, then the copy an installed
+    wheel carries under <prefix>/share (so `pip install`ed entry points work without a checkout)."""
     dirs = []
     if os.environ.get(CONF_DIR_ENV):
         dirs.append(Path(os.environ[CONF_DIR_ENV]))
     dirs.append(Path(__file__).resolve().parent.parent / "conf")
+    dirs.append(Path(sys.prefix) / "share" / "seedvr-lakehouse" / "conf")
     return dirs
 
 

@@ -72,8 +72,10 @@ def test_wheel_holds_the_packages_and_declares_every_console_script(wheel: Path)
     with zipfile.ZipFile(wheel) as zf:
         names = zf.namelist()
         entry_points = next(zf.read(n).decode() for n in names if n.endswith(".dist-info/entry_points.txt"))
-    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith(".dist-info")}
+    tops = {n.split("/")[0] for n in names if not n.split("/")[0].endswith((".dist-info", ".data"))}
     assert tops == {"seedvr", "udfs", "jobs"}, "tests, notebooks and conf must not ship as packages"
+    profiles = {Path(n).name for n in names if "/data/share/seedvr-lakehouse/conf/" in n}
+    assert {p.name for p in (ROOT / "conf").glob("*.yaml")} <= profiles, "job profiles ship as data files"
     for script, target in SCRIPTS.items():
         assert f"{script} = {target}" in entry_points
 
@@ -98,3 +100,10 @@ def test_console_scripts_run_from_the_wheel_not_the_source_tree(venv: Path, tmp_
     assert len(files) == len(modules)
     for f in files:
         assert Path(f).resolve().is_relative_to(venv.resolve()), f"{f} is not the installed wheel's copy"
+
+
+def test_installed_wheel_finds_its_job_profiles_without_a_checkout(venv: Path, tmp_path: Path) -> None:
+    code = "from jobs.config import load_config; cfg = load_config('demo'); print(type(cfg).__name__)"
+    out = subprocess.run([str(venv / "bin" / "python"), "-c", code], cwd=tmp_path, env=clean_env(),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-1500:]
