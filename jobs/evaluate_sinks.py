@@ -14,34 +14,19 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from pyspark.sql.types import (
-    DoubleType,
-    IntegerType,
-    LongType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
-
 from jobs.config import JobConfig
 from jobs.evaluate_core import HEADLINE
 from jobs.tables import TableRef, conform, ensure_table, merge
+from udfs.schemas import INT, SCORES, TS, D, L, S, struct
 
-S, D = StringType(), DoubleType()
-
-EVALUATIONS = StructType(
-    [StructField(n, t, True) for n, t in (
-        ("eval_run_id", S), ("video_id", S), ("preset", S), ("content_class", S), ("lq_uri", S), ("hq_uri", S),
-        ("num_frames", LongType()), ("in_width", IntegerType()), ("in_height", IntegerType()),
-        ("out_width", IntegerType()), ("out_height", IntegerType()), ("segments", IntegerType()),
-        ("restore_s", D), ("score_s", D),
-        *((c, D) for c in HEADLINE),
-        ("scores", MapType(S, D, True)), ("score_errors", S), ("skipped", S), ("notes", S),
-        ("error_class", S), ("error_message", S), ("restorer_info", S), ("settings", S),
-        ("code_version", S), ("engine", S), ("mlflow_run_id", S), ("evaluated_at", TimestampType()),
-    )]
+EVALUATIONS = struct(
+    ("eval_run_id", S), ("video_id", S), ("preset", S), ("content_class", S), ("lq_uri", S), ("hq_uri", S),
+    ("num_frames", L), ("in_width", INT), ("in_height", INT), ("out_width", INT), ("out_height", INT),
+    ("segments", INT), ("restore_s", D), ("score_s", D),
+    *((c, D) for c in HEADLINE),
+    ("scores", SCORES), ("score_errors", S), ("skipped", S), ("notes", S),
+    ("error_class", S), ("error_message", S), ("restorer_info", S), ("settings", S),
+    ("code_version", S), ("engine", S), ("mlflow_run_id", S), ("evaluated_at", TS),
 )
 KEYS = ("eval_run_id", "video_id", "preset")
 

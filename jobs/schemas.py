@@ -7,28 +7,9 @@ Changing a column's type is not: the table is refused with an error naming the t
 
 from __future__ import annotations
 
-from pyspark.sql.types import (
-    BooleanType,
-    DateType,
-    DoubleType,
-    IntegerType,
-    LongType,
-    MapType,
-    StringType,
-    StructField,
-    StructType,
-    TimestampType,
-)
+from pyspark.sql.types import BooleanType, DateType, StructField, StructType
 
-from udfs.schemas import RESTORATION_UDF_OUT, SEGMENT_UDF_OUT
-
-
-def _s(*fields: tuple[str, object]) -> StructType:
-    return StructType([StructField(n, t, True) for n, t in fields])  # type: ignore[arg-type]
-
-
-S, L, INT, D, TS = StringType(), LongType(), IntegerType(), DoubleType(), TimestampType()
-SCORES = MapType(StringType(), DoubleType(), True)
+from udfs.schemas import INT, RESTORATION_UDF_OUT, SEGMENT_UDF_OUT, TS, D, L, S, struct
 
 # Provenance columns carried by every result row (also written to each commit's userMetadata).
 PROVENANCE_FIELDS: tuple[tuple[str, object], ...] = (
@@ -41,7 +22,7 @@ PROVENANCE_FIELDS: tuple[tuple[str, object], ...] = (
     ("device_type", S),
 )
 
-VIDEOS = _s(
+VIDEOS = struct(
     ("video_id", S),
     ("uri", S),
     ("content_class", S),
@@ -67,7 +48,7 @@ VIDEOS = _s(
     ("ingest_run_id", S),
 )
 
-SEGMENT_PLAN = _s(
+SEGMENT_PLAN = struct(
     ("video_id", S),
     ("config_hash", S),
     ("segment_index", INT),

@@ -29,29 +29,13 @@ try:
 except ImportError:  # the bundle's synced files: import the code from the bundle root
     sys.path.insert(0, BUNDLE_ROOT)
 if on_databricks and os.path.isdir(os.path.join(BUNDLE_ROOT, "conf")):
-    # The wheel carries no conf/: profiles come from the bundle's synced files (as in the jobs).
+    # Prefer the bundle's synced profiles (editable in the workspace) over the copies in the wheel.
     os.environ.setdefault("SEEDVR_CONF_DIR", os.path.join(BUNDLE_ROOT, "conf"))
 
+from jobs.notebook_support import NotebookContext  # noqa: E402 - after the import path is set
 
-def widget(name: str, default: str = "", label: str | None = None) -> str:
-    """A text widget on Databricks (job parameters fill it); an environment variable or the default elsewhere."""
-    dbutils = globals().get("dbutils")
-    if dbutils is not None:
-        dbutils.widgets.text(name, default, label or name)
-        return dbutils.widgets.get(name).strip()
-    return os.environ.get(f"SEEDVR_WIDGET_{name.upper()}", default).strip()
-
-
-def show(obj: Any, limit: int = 20) -> None:
-    """`display` on Databricks, a printed table elsewhere."""
-    display = globals().get("display")
-    if display is not None:
-        display(obj)
-    elif hasattr(obj, "toPandas"):
-        print(obj.limit(limit).toPandas().to_string())
-    else:
-        print(obj.head(limit).to_string() if hasattr(obj, "head") else obj)
-
+nb = NotebookContext(globals())
+widget, show = nb.widget, nb.show
 
 # COMMAND ----------
 

@@ -16,7 +16,6 @@
 
 # COMMAND ----------
 
-import base64
 import os
 import sys
 from pathlib import Path
@@ -30,37 +29,13 @@ try:
 except ImportError:  # the bundle's synced files: import the code from the bundle root
     sys.path.insert(0, BUNDLE_ROOT)
 if on_databricks and os.path.isdir(os.path.join(BUNDLE_ROOT, "conf")):
-    # The wheel carries no conf/: profiles come from the bundle's synced files (as in the jobs).
+    # Prefer the bundle's synced profiles (editable in the workspace) over the copies in the wheel.
     os.environ.setdefault("SEEDVR_CONF_DIR", os.path.join(BUNDLE_ROOT, "conf"))
 
+from jobs.notebook_support import NotebookContext  # noqa: E402 - after the import path is set
 
-def widget(name: str, default: str = "", label: str | None = None) -> str:
-    """A text widget on Databricks; an environment variable or the default elsewhere."""
-    dbutils = globals().get("dbutils")
-    if dbutils is not None:
-        dbutils.widgets.text(name, default, label or name)
-        return dbutils.widgets.get(name).strip()
-    return os.environ.get(f"SEEDVR_WIDGET_{name.upper()}", default).strip()
-
-
-def show(obj: Any, limit: int = 20) -> None:
-    """`display` on Databricks, a printed table elsewhere."""
-    display = globals().get("display")
-    if display is not None:
-        display(obj)
-    else:
-        print(obj.head(limit).to_string() if hasattr(obj, "head") else obj)
-
-
-def show_png(path: Path) -> None:
-    """Inline image on Databricks; the file path elsewhere."""
-    display_html = globals().get("displayHTML")
-    if display_html is not None:
-        data = base64.b64encode(path.read_bytes()).decode()
-        display_html(f'<img src="data:image/png;base64,{data}" style="max-width:100%"/>')
-    else:
-        print(f"wrote {path}")
-
+nb = NotebookContext(globals())
+widget, show, show_png = nb.widget, nb.show, nb.show_png
 
 # COMMAND ----------
 

@@ -91,7 +91,7 @@ def test_notebooks_are_in_databricks_source_format() -> None:
         assert text.startswith("# Databricks notebook source\n")
         assert text.count("# COMMAND ----------") >= 4
         assert "# MAGIC %md" in text
-        assert "dbutils.widgets.text(" in text and "dbutils.widgets.get(" in text
+        assert "NotebookContext(globals())" in text, "widgets must see the notebook's dbutils"
 
 
 def test_adhoc_restore_restores_the_selected_rows_only(nb_spark: Any, catalog: SimpleNamespace,

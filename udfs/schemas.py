@@ -19,7 +19,8 @@ from pyspark.sql.types import (
 )
 
 
-def _s(*fields: tuple[str, object]) -> StructType:
+def struct(*fields: tuple[str, object]) -> StructType:
+    """A schema of nullable columns from (name, type) pairs."""
     return StructType([StructField(n, t, True) for n, t in fields])  # type: ignore[arg-type]
 
 
@@ -27,7 +28,7 @@ S, L, INT, D, TS = StringType(), LongType(), IntegerType(), DoubleType(), Timest
 SCORES = MapType(StringType(), DoubleType(), True)
 
 # What udfs.probe.ProbeVideos returns: one row per file.
-PROBE_OUT = _s(
+PROBE_OUT = struct(
     ("video_id", S),
     ("uri", S),
     ("probe_status", S),
@@ -46,7 +47,7 @@ PROBE_OUT = _s(
 )
 
 # What udfs.plan.PlanSegments returns: one row per segment.
-PLAN_OUT = _s(
+PLAN_OUT = struct(
     ("video_id", S),
     ("config_hash", S),
     ("segment_index", INT),
@@ -61,7 +62,7 @@ PLAN_OUT = _s(
 )
 
 # What udfs.restore_segments returns (the driver adds provenance and staged_at).
-SEGMENT_UDF_OUT = _s(
+SEGMENT_UDF_OUT = struct(
     ("video_id", S),
     ("preset", S),
     ("config_hash", S),
@@ -92,7 +93,7 @@ SEGMENT_UDF_OUT = _s(
 )
 
 # What udfs.stitch_videos returns (the driver adds provenance and timestamps).
-RESTORATION_UDF_OUT = _s(
+RESTORATION_UDF_OUT = struct(
     ("video_id", S),
     ("preset", S),
     ("config_hash", S),
