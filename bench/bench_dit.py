@@ -14,16 +14,18 @@ import dataclasses
 
 import torch
 from common import (
+    announce_peak,
     bench_dtype,
     bench_parser,
     emit,
     gib,
-    measure_matmul_peak,
     mfu,
     peak_memory_bytes,
+    random_weights,
     reset_peak_memory,
     resolve_device,
     time_fn,
+    warmup_and_iters,
 )
 
 from seedvr.models.attention import resolve_backend
@@ -35,17 +37,15 @@ MODELS = {"3b": (DIT_3B, DIT_TINY_V2), "7b": (DIT_7B, DIT_TINY_V1)}
 
 
 def random_model(cfg: DiTConfig, device: torch.device, dtype: torch.dtype) -> NaDiT:
-    """Random weights without a slow fp32 init pass: build on meta, allocate in `dtype`, fill."""
-    with torch.device("meta"):
-        model = NaDiT(cfg).to(dtype)
-    model = model.to_empty(device=device)
-    gen = torch.Generator(device=device).manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if name.endswith("_scale") or "norm" in name:  # ada scales and norm weights sit around 1
-                p.fill_(1.0)
-            else:
-                p.normal_(0.0, 0.02, generator=gen)
+    """Random weights (see `common.random_weights`), then the RoPE buffers `to_empty` left unset."""
+
+    def fill(name: str, p: torch.nn.Parameter, gen: torch.Generator) -> None:
+        if name.endswith("_scale") or "norm" in name:  # ada scales and norm weights sit around 1
+            p.fill_(1.0)
+        else:
+            p.normal_(0.0, 0.02, generator=gen)
+
+    model = random_weights(lambda: NaDiT(cfg), device, dtype, fill)
     model.reset_rope_buffers()
     return model.eval()
 
@@ -64,12 +64,10 @@ def main() -> None:
     cfg = dataclasses.replace(small if args.tiny else full, attention_backend=args.backend)
     frames = args.frames or ([5, 9] if args.tiny else [21, 45])
     width, height = args.size or ((320, 176) if args.tiny else (1280, 720))
-    warmup = args.warmup if args.warmup is not None else 1
-    iters = args.iters or (2 if args.tiny else 3)
+    warmup, iters = warmup_and_iters(args, tiny=2, full=3)
 
-    peak = measure_matmul_peak(device)
-    print(f"device={device} dtype={dtype} matmul_peak={peak.flops_per_s / 1e12:.2f} TFLOP/s ({peak.dtype}, "
-          f"n={peak.n}); model={args.model}{' tiny' if args.tiny else ''} layers={cfg.num_layers} dim={cfg.vid_dim}")
+    peak = announce_peak(device, f"model={args.model}{' tiny' if args.tiny else ''} layers={cfg.num_layers} "
+                                 f"dim={cfg.vid_dim}")
     model = random_model(cfg, device, dtype)
     gen = torch.Generator(device=device).manual_seed(0)
     for n_frames in frames:

@@ -13,7 +13,7 @@ sampled frame.
 from __future__ import annotations
 
 import cv2
-from common import bench_parser, emit, time_fn  # noqa: I001 - also puts the repository on sys.path
+from common import bench_parser, emit, time_fn, warmup_and_iters  # noqa: I001 - also puts the repository on sys.path
 
 from seedvr.quality import (
     FrameSampler,
@@ -38,8 +38,7 @@ def main() -> None:
                    help="time LPIPS with random weights (same cost; for machines without the weight files)")
     args = p.parse_args()
     h, w = (96, 160) if args.tiny else (720, 1280)
-    iters = args.iters or (3 if args.tiny else 5)
-    warmup = 1 if args.warmup is None else args.warmup
+    warmup, iters = warmup_and_iters(args, tiny=3, full=5)
     cv2.setNumThreads(cv2.getNumThreads())
 
     ref = make_clip("coffee", 3, (h, w), "pan", seed=0)

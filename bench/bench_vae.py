@@ -22,16 +22,18 @@ from collections.abc import Callable
 
 import torch
 from common import (
+    announce_peak,
     bench_dtype,
     bench_parser,
     emit,
     gib,
-    measure_matmul_peak,
     mfu,
     peak_memory_bytes,
+    random_weights,
     reset_peak_memory,
     resolve_device,
     time_fn,
+    warmup_and_iters,
 )
 from torch import nn
 
@@ -40,21 +42,18 @@ from seedvr.models.vae.blocks import FrameAttention
 
 
 def random_model(cfg: VAEConfig, device: torch.device, dtype: torch.dtype) -> VideoVAE:
-    """Random weights without a slow fp32 init pass: build on meta, allocate in `dtype`, fill."""
-    with torch.device("meta"):
-        model = VideoVAE(cfg).to(dtype)
-    model = model.to_empty(device=device)
-    gen = torch.Generator(device=device).manual_seed(0)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "norm" in name:
-                p.fill_(1.0 if name.endswith("weight") else 0.0)
-            elif p.ndim == 1:
-                p.zero_()
-            else:
-                fan_in = p[0].numel()
-                p.normal_(0.0, fan_in**-0.5, generator=gen)
-    return model.eval()
+    """Random weights (see `common.random_weights`): unit norms, zero biases, fan-in scaled kernels."""
+
+    def fill(name: str, p: nn.Parameter, gen: torch.Generator) -> None:
+        if "norm" in name:
+            p.fill_(1.0 if name.endswith("weight") else 0.0)
+        elif p.ndim == 1:
+            p.zero_()
+        else:
+            fan_in = p[0].numel()
+            p.normal_(0.0, fan_in**-0.5, generator=gen)
+
+    return random_weights(lambda: VideoVAE(cfg), device, dtype, fill).eval()
 
 
 def count_flops(model: nn.Module, run: Callable[[], object]) -> float:
@@ -163,8 +162,7 @@ def main() -> None:
         raise SystemExit(f"--frames must be 4n+1, got {n_frames}")
     tiling = VAETiling(*args.tile) if args.tile else None
     sliced = not args.no_slicing
-    warmup = args.warmup if args.warmup is not None else 1
-    iters = args.iters or (2 if args.tiny else 3)
+    warmup, iters = warmup_and_iters(args, tiny=2, full=3)
 
     if args.compare_tiling:
         if tiling is None:
@@ -181,9 +179,7 @@ def main() -> None:
             })
         return
 
-    peak = measure_matmul_peak(device)
-    print(f"device={device} dtype={dtype} matmul_peak={peak.flops_per_s / 1e12:.2f} TFLOP/s ({peak.dtype}, "
-          f"n={peak.n}); vae={'tiny' if args.tiny else 'seedvr'} channels={cfg.block_out_channels}")
+    peak = announce_peak(device, f"vae={'tiny' if args.tiny else 'seedvr'} channels={cfg.block_out_channels}")
     model = random_model(cfg, device, dtype)
     gen = torch.Generator(device=device).manual_seed(0)
     x = torch.rand(1, 3, n_frames, height, width, device=device, dtype=dtype, generator=gen) * 2 - 1

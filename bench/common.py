@@ -13,9 +13,10 @@ Typical use::
     parser = bench_parser("DiT forward")
     args = parser.parse_args()
     device = resolve_device(args)
-    peak = measure_matmul_peak(device)
+    warmup, iters = warmup_and_iters(args, tiny=2, full=3)
+    peak = announce_peak(device, "model=3b")
     reset_peak_memory(device)
-    t = time_fn(lambda: model(x), device=device, warmup=args.warmup, iters=args.iters)
+    t = time_fn(lambda: model(x), device=device, warmup=warmup, iters=iters)
     emit(args, {"name": "...", "seconds": t.median, "mfu": mfu(flops, t.median, peak), ...})
 """
 
@@ -31,9 +32,11 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import torch
+from torch import nn
 
 # Make `import seedvr` work when a benchmark is run as a plain script from a checkout.
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -65,6 +68,15 @@ def resolve_device(args: argparse.Namespace) -> torch.device:
         return torch.device("cuda")
     print("warning: CUDA not available, running the full-size benchmark on CPU", file=sys.stderr)
     return torch.device("cpu")
+
+
+def warmup_and_iters(args: argparse.Namespace, *, tiny: int, full: int) -> tuple[int, int]:
+    """(warm-up, timed iterations): `--warmup` else 1; `--iters` else `tiny` or `full` by `--tiny`.
+
+    One reading of the two flags, so every benchmark treats an unset or zero `--iters` alike.
+    """
+    warmup = args.warmup if args.warmup is not None else 1
+    return warmup, args.iters or (tiny if args.tiny else full)
 
 
 def bench_dtype(device: torch.device) -> torch.dtype:
@@ -108,22 +120,6 @@ class Timing:
     @property
     def median(self) -> float:
         return statistics.median(self.samples)
-
-    @property
-    def mean(self) -> float:
-        return statistics.fmean(self.samples)
-
-    @property
-    def min(self) -> float:
-        return min(self.samples)
-
-    @property
-    def max(self) -> float:
-        return max(self.samples)
-
-    def as_dict(self) -> dict:
-        return {"median_s": self.median, "mean_s": self.mean, "min_s": self.min, "max_s": self.max,
-                "iters": len(self.samples)}
 
 
 def time_fn(fn: Callable[[], object], *, device: torch.device | str | None = None, warmup: int = 1,
@@ -180,9 +176,6 @@ class MatmulPeak:
     n: int
     device: str
 
-    def as_dict(self) -> dict:
-        return asdict(self)
-
 
 def measure_matmul_peak(device: torch.device | str, dtype: torch.dtype | None = None, n: int | None = None,
                         iters: int | None = None) -> MatmulPeak:
@@ -211,10 +204,40 @@ def measure_matmul_peak(device: torch.device | str, dtype: torch.dtype | None = 
     return MatmulPeak(flops_per_s=2.0 * n**3 / best, dtype=str(dtype).replace("torch.", ""), n=n, device=str(dev))
 
 
+def announce_peak(device: torch.device, label: str) -> MatmulPeak:
+    """Measure the matmul peak and print the run's header: device, dtype, peak, then `label`.
+
+    Every throughput benchmark opens with this line, so results from different machines read alike.
+    """
+    peak = measure_matmul_peak(device)
+    print(f"device={device} dtype={bench_dtype(device)} matmul_peak={peak.flops_per_s / 1e12:.2f} TFLOP/s "
+          f"({peak.dtype}, n={peak.n}); {label}")
+    return peak
+
+
 def mfu(flops: float, seconds: float, peak: MatmulPeak | float) -> float:
     """Model FLOP utilisation: achieved FLOP/s over the measured matmul peak."""
     p = peak.flops_per_s if isinstance(peak, MatmulPeak) else float(peak)
     return (flops / seconds) / p if seconds > 0 and p > 0 else float("nan")
+
+
+# ---------------------------------------------------------------------------------------- weights
+
+M = TypeVar("M", bound=nn.Module)
+
+
+def random_weights(build: Callable[[], M], device: torch.device, dtype: torch.dtype,
+                   fill: Callable[[str, nn.Parameter, torch.Generator], None]) -> M:
+    """`build()` with random weights and no slow fp32 init pass: made on meta, allocated in `dtype`, then
+    each parameter set in place by `fill(name, param, generator)` (seeded, so runs are repeatable)."""
+    with torch.device("meta"):
+        model = build().to(dtype)
+    model = model.to_empty(device=device)
+    gen = torch.Generator(device=device).manual_seed(0)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            fill(name, p, gen)
+    return model
 
 
 # ------------------------------------------------------------------------------------------ output
