@@ -49,14 +49,9 @@ class VideoVAE(nn.Module):
     def encode_moments(self, x: Tensor, *, sliced: bool = True, tiling: VAETiling | None = None) -> Tensor:
         """x [B,3,T,H,W] in [-1,1], T = 4n+1 -> moments [B,2*latent,n+1,H/8,W/8] (mean | logvar)."""
         self._check_video(x)
-        weight = self.encoder.conv_in.weight
-        x = x.to(device=weight.device, dtype=weight.dtype)
-        run = partial(self._stream, self.encoder, bounds=self._encode_bounds(x.shape[2], sliced),
-                      total=self.num_latent_frames(x.shape[2]))
-        if tiling is None:
-            return run(x)
-        s = self.cfg.spatial_downsample_factor
-        return tiled_map(run, x, tiling=tiling, unit_in=s, unit_out=1)
+        return self._run(self.encoder, x, chunk=self.cfg.encode_slice_frames, sliced=sliced,
+                         total=self.num_latent_frames(x.shape[2]), tiling=tiling,
+                         unit_in=self.cfg.spatial_downsample_factor, unit_out=1)
 
     def encode(
         self,
@@ -85,14 +80,9 @@ class VideoVAE(nn.Module):
             raise InputError(
                 f"decode expects latents [B,{self.cfg.latent_channels},T',h,w] with T' >= 1, got {tuple(z.shape)}"
             )
-        weight = self.decoder.conv_in.weight
-        z = z.to(device=weight.device, dtype=weight.dtype)
-        run = partial(self._stream, self.decoder, bounds=self._decode_bounds(z.shape[2], sliced),
-                      total=self.num_frames(z.shape[2]))
-        if tiling is None:
-            return run(z)
-        s = self.cfg.spatial_downsample_factor
-        return tiled_map(run, z, tiling=tiling, unit_in=1, unit_out=s)
+        return self._run(self.decoder, z, chunk=self.cfg.decode_slice_latents, sliced=sliced,
+                         total=self.num_frames(z.shape[2]), tiling=tiling,
+                         unit_in=1, unit_out=self.cfg.spatial_downsample_factor)
 
     def num_latent_frames(self, frames: int) -> int:
         return (frames - 1) // self.cfg.temporal_downsample_factor + 1
@@ -118,19 +108,29 @@ class VideoVAE(nn.Module):
                 f"{h // s * s}x{w // s * s} or {-(-h // s) * s}x{-(-w // s) * s}"
             )
 
-    def _encode_bounds(self, frames: int, sliced: bool) -> list[tuple[int, int]]:
-        """Frame chunks: [0, 1+k), then k at a time (k = encode_slice_frames)."""
-        k = self.cfg.encode_slice_frames
-        if not sliced or frames <= 1 + k:
-            return [(0, frames)]
-        return [(0, 1 + k)] + [(a, min(a + k, frames)) for a in range(1 + k, frames, k)]
+    def _run(
+        self,
+        net: Encoder3D | Decoder3D,
+        x: Tensor,
+        *,
+        chunk: int,
+        sliced: bool,
+        total: int,
+        tiling: VAETiling | None,
+        unit_in: int,
+        unit_out: int,
+    ) -> Tensor:
+        """Encode and decode alike: cast to `net`'s weights, stream causal chunks, optionally tile by tile.
 
-    def _decode_bounds(self, latents: int, sliced: bool) -> list[tuple[int, int]]:
-        """Latent chunks: [0, 1+k), then k at a time (k = decode_slice_latents)."""
-        k = self.cfg.decode_slice_latents
-        if not sliced or latents <= 1 + k:
-            return [(0, latents)]
-        return [(0, 1 + k)] + [(a, min(a + k, latents)) for a in range(1 + k, latents, k)]
+        `chunk` is the frames (encode) or latents (decode) per causal chunk; `unit_in`/`unit_out` are the
+        pixels per spatial unit of input and output, which tiling needs to map tile bounds across `net`.
+        """
+        weight = net.conv_in.weight
+        x = x.to(device=weight.device, dtype=weight.dtype)
+        run = partial(self._stream, net, bounds=_causal_chunks(x.shape[2], chunk, sliced), total=total)
+        if tiling is None:
+            return run(x)
+        return tiled_map(run, x, tiling=tiling, unit_in=unit_in, unit_out=unit_out)
 
     def _stream(
         self,
@@ -153,3 +153,14 @@ class VideoVAE(nn.Module):
             del y  # free the chunk's output before the next chunk's activations are allocated
         assert out is not None and pos == total, (pos, total)
         return out
+
+
+def _causal_chunks(length: int, k: int, sliced: bool) -> list[tuple[int, int]]:
+    """Chunk bounds over `length` frames or latents: [0, 1+k), then k at a time; one chunk unless `sliced`.
+
+    The first chunk carries the lone leading frame (latent) of the causal `4n+1` layout plus k more, so
+    encode (k = encode_slice_frames) and decode (k = decode_slice_latents) cut their inputs the same way.
+    """
+    if not sliced or length <= 1 + k:
+        return [(0, length)]
+    return [(0, 1 + k)] + [(a, min(a + k, length)) for a in range(1 + k, length, k)]
