@@ -33,15 +33,18 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     return state
 
 
+def _unreadable(path: Path, kind: str, detail: str) -> CheckpointError:
+    """One wording for a weight file that does not parse: the usual cause is a partial download."""
+    return CheckpointError(f"{path} is not a readable {kind} ({detail}); it is probably truncated or corrupt, "
+                           "download it again")
+
+
 def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     try:
         with safe_open(str(path), framework="pt", device="cpu") as f:
             return {k: f.get_tensor(k) for k in f.keys()}
     except (SafetensorError, OSError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path} is not a readable .safetensors file ({exc}); it is probably truncated or corrupt, "
-            "download it again"
-        ) from exc
+        raise _unreadable(path, ".safetensors file", str(exc)) from exc
     except TypeError as exc:  # dtypes torch cannot represent
         raise CheckpointError(f"{path} holds a tensor dtype torch cannot read ({exc}); use fp16/bf16/fp32") from exc
 
@@ -50,10 +53,7 @@ def _read_torch(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
     except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise CheckpointError(
-            f"{path} is not a readable torch checkpoint ({str(exc).splitlines()[0]}); it is probably "
-            "truncated or corrupt, download it again"
-        ) from exc
+        raise _unreadable(path, "torch checkpoint", str(exc).splitlines()[0]) from exc
     except Exception as exc:  # weights_only refuses pickled objects
         raise CheckpointError(f"{path} could not be loaded safely with weights_only=True ({exc})") from exc
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
