@@ -7,9 +7,9 @@ Changing a column's type is not: the table is refused with an error naming the t
 
 from __future__ import annotations
 
-from pyspark.sql.types import BooleanType, DateType, StructField, StructType
+from pyspark.sql.types import DateType, StructField, StructType
 
-from udfs.schemas import INT, RESTORATION_UDF_OUT, SEGMENT_UDF_OUT, TS, D, L, S, struct
+from udfs.schemas import PLAN_OUT, PROBE_OUT, RESTORATION_UDF_OUT, SEGMENT_UDF_OUT, TS, L, S, struct
 
 # Provenance columns carried by every result row (also written to each commit's userMetadata).
 PROVENANCE_FIELDS: tuple[tuple[str, object], ...] = (
@@ -22,6 +22,7 @@ PROVENANCE_FIELDS: tuple[tuple[str, object], ...] = (
     ("device_type", S),
 )
 
+# The catalog row: the driver's listing columns around the probe's own (a re-probe updates those in place).
 VIDEOS = struct(
     ("video_id", S),
     ("uri", S),
@@ -32,34 +33,14 @@ VIDEOS = struct(
     ("etag", S),
     ("mtime", TS),
     ("file_version", S),
-    ("probe_status", S),
-    ("error_class", S),
-    ("error_message", S),
-    ("num_frames", L),
-    ("width", INT),
-    ("height", INT),
-    ("fps", D),
-    ("duration_s", D),
-    ("codec", S),
-    ("bit_depth", INT),
-    ("has_audio", BooleanType()),
-    ("info_json", S),
-    ("probed_at", TS),
+    *((f.name, f.dataType) for f in PROBE_OUT.fields if f.name not in ("video_id", "uri")),
     ("ingest_run_id", S),
 )
 
-SEGMENT_PLAN = struct(
-    ("video_id", S),
-    ("config_hash", S),
-    ("segment_index", INT),
-    ("file_version", S),
-    ("uri", S),
-    ("window_start", L),
-    ("first_output", L),
-    ("last_output", L),
-    ("num_segments", INT),
-    ("planned_at", TS),
-    ("run_id", S),
+# The planner's rows without their error columns (failed plans go to restorations), stamped by the driver.
+SEGMENT_PLAN = StructType(
+    [f for f in PLAN_OUT.fields if f.name not in ("error_class", "error_message")]
+    + [StructField("planned_at", TS, True), StructField("run_id", S, True)]
 )
 
 # The executor reports its own weights digest and device type; the driver adds the other provenance.

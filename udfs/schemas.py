@@ -27,7 +27,7 @@ def struct(*fields: tuple[str, object]) -> StructType:
 S, L, INT, D, TS = StringType(), LongType(), IntegerType(), DoubleType(), TimestampType()
 SCORES = MapType(StringType(), DoubleType(), True)
 
-# What udfs.probe.ProbeVideos returns: one row per file.
+# What udfs.probe.ProbeVideos returns: one row per file (also the probe columns of jobs.schemas.VIDEOS).
 PROBE_OUT = struct(
     ("video_id", S),
     ("uri", S),
@@ -46,7 +46,7 @@ PROBE_OUT = struct(
     ("probed_at", TS),
 )
 
-# What udfs.plan.PlanSegments returns: one row per segment.
+# What udfs.plan.PlanSegments returns: one row per segment (jobs.schemas.SEGMENT_PLAN builds on it).
 PLAN_OUT = struct(
     ("video_id", S),
     ("config_hash", S),
