@@ -22,11 +22,11 @@ import pandas as pd
 
 from jobs.config import JobConfig
 from jobs.schemas import VIDEOS
-from jobs.tables import Tables, commit_metadata, merge
+from jobs.tables import Tables, commit_metadata, merge, row_waves
 from seedvr.errors import ConfigError
 from seedvr.video.storage import sanitize_key_component
 from udfs.probe import ProbeVideos
-from udfs.schemas import frame_for
+from udfs.schemas import frame_for, utc_now
 
 
 @dataclass
@@ -108,11 +108,6 @@ def _manifest_index(rows: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str,
     return out
 
 
-def _chunks(df: pd.DataFrame, n: int) -> Iterable[pd.DataFrame]:
-    for i in range(0, len(df), n):
-        yield df.iloc[i : i + n]
-
-
 def ingest(
     spark: Any,
     cfg: JobConfig,
@@ -151,9 +146,9 @@ def ingest(
     report.unchanged = report.listed - report.new - report.changed
     todo = listing[is_new | is_changed]
     prober = ProbeVideos(timeout_s=cfg.execution.probe_timeout_s, max_memory_mb=cfg.execution.probe_max_memory_mb)
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = utc_now()
     meta = commit_metadata(user_metadata or {}, run_id=run_id, operation="ingest")
-    for wave in _chunks(todo, cfg.ingest.wave_files):
+    for wave in row_waves(todo, cfg.ingest.wave_files):
         paths = spark.createDataFrame(wave[["video_id", "uri"]])
         slots = max(1, min(cfg.execution.probe_slots, len(wave)))
         probed = paths.repartition(slots, "video_id").mapInPandas(prober, ProbeVideos.output_schema).toPandas()

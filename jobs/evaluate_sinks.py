@@ -6,7 +6,6 @@ score in a `scores` map so new metrics need no schema change, and errors/skipped
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 import re
@@ -17,7 +16,7 @@ from typing import Any
 from jobs.config import JobConfig
 from jobs.evaluate_core import HEADLINE
 from jobs.tables import TableRef, conform, ensure_table, merge
-from udfs.schemas import INT, SCORES, TS, D, L, S, struct
+from udfs.schemas import INT, SCORES, TS, D, L, S, struct, utc_now
 
 EVALUATIONS = struct(
     ("eval_run_id", S), ("video_id", S), ("preset", S), ("content_class", S), ("lq_uri", S), ("hq_uri", S),
@@ -35,7 +34,7 @@ def table_rows(
     rows: Sequence[Mapping[str, Any]], *, eval_run_id: str, extra: Mapping[str, Any]
 ) -> list[dict[str, Any]]:
     """Flat report rows -> table rows: numeric scores into `scores`, `<x>_error` texts into JSON."""
-    now = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    now = utc_now()
     names = {f.name for f in EVALUATIONS.fields}
     out = []
     for r in rows:

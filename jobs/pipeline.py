@@ -16,7 +16,6 @@ stage as a MERGE source would encode every video twice).
 from __future__ import annotations
 
 import contextlib
-import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -36,13 +35,13 @@ from jobs.staging import (
     merge_staged,
     recover_staged,
 )
-from jobs.tables import commit_metadata, conform, ensure_tables, merge, table_refs
+from jobs.tables import commit_metadata, conform, ensure_tables, merge, row_waves, table_refs
 from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError
 from udfs.model_cache import ModelSpec
 from udfs.plan import PlanSegments
 from udfs.restore_segments import RestoreSegments, RestoreSettings
-from udfs.schemas import frame_for
+from udfs.schemas import frame_for, utc_now
 
 # Failures that only a new version of the file can change: not retried until the file changes (or --force).
 # Everything else (missing, permission, timeout, oom, internal, ...) is retried by the next run.
@@ -79,10 +78,6 @@ class RestoreReport:
     mlflow_run_id: str | None = None
 
 
-def _utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
-
-
 @contextlib.contextmanager
 def _timed(report: RestoreReport, name: str) -> Iterator[None]:
     t0 = time.perf_counter()
@@ -107,11 +102,6 @@ def _with_literals(df: Any, values: dict[str, Any]) -> Any:
     return df
 
 
-def _chunks(df: pd.DataFrame, n: int) -> Iterator[pd.DataFrame]:
-    for i in range(0, len(df), n):
-        yield df.iloc[i : i + n]
-
-
 def run_restore(
     spark: Any,
     cfg: JobConfig,
@@ -129,7 +119,7 @@ def run_restore(
     from pyspark.sql import functions as F
 
     t_start = time.perf_counter()
-    started_at = _utcnow()
+    started_at = utc_now()
     run_id = run_id or new_run_id()
     tables = table_refs(cfg.tables)
     w_id, w_sha = weights_identity(cfg.model.weights, cfg.model.weights_sha256)
@@ -199,7 +189,7 @@ def run_restore(
         report.planned_segments = len(plan_pdf)
         if len(plan_pdf):
             plan_rows = plan_pdf.drop(columns=["error_class", "error_message"]).assign(
-                planned_at=_utcnow(), run_id=run_id)
+                planned_at=utc_now(), run_id=run_id)
             merge(spark, tables.segment_plan, conform(spark.createDataFrame(plan_rows), SEGMENT_PLAN),
                   user_metadata=meta)
         key = ["video_id", "segment_index", "file_version"]
@@ -224,8 +214,8 @@ def run_restore(
     infos = videos.select("video_id", "info_json")
     staged_count = [0]
     with _timed(report, "restore"), progress_bars.bar("segments", len(todo), show_progress) as bar:
-        for wave_no, wave in enumerate(_chunks(todo, cfg.execution.wave_segments)):
-            staged_at = _utcnow()
+        for wave_no, wave in enumerate(row_waves(todo, cfg.execution.wave_segments)):
+            staged_at = utc_now()
             keys_df = spark.createDataFrame(wave[["video_id", "uri", "file_version", "segment_index",
                                                   "window_start", "first_output", "last_output"]])
             seg_in = keys_df.join(infos, on="video_id", how="inner")
@@ -247,7 +237,7 @@ def run_restore(
     with _timed(report, "stitch"):
         restoration_rows += reduce_videos(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
                                     show_progress)
-    finished_at = _utcnow()
+    finished_at = utc_now()
     for r in restoration_rows:
         r.update({k: v for k, v in prov.columns().items()
                   if k not in ("weights_sha256", "device_type") or not r.get(k)})

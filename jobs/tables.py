@@ -9,10 +9,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import pandas as pd
 from pyspark.sql.types import StructType
 
 from jobs.config import TablesConfig
@@ -237,3 +238,10 @@ def commit_metadata(provenance: Mapping[str, Any], **extra: Any) -> str:
     """Compact JSON for a commit's userMetadata."""
     doc = {k: v for k, v in {**provenance, **extra}.items() if v is not None}
     return json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def row_waves(df: pd.DataFrame, n: int) -> Iterator[pd.DataFrame]:
+    """Consecutive slices of at most `n` rows: the waves in which ingest and restore submit and MERGE work,
+    so one Spark job and one commit stay bounded however large the selection is."""
+    for i in range(0, len(df), n):
+        yield df.iloc[i : i + n]

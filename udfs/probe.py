@@ -6,7 +6,6 @@ file becomes a failed row (with its error class) instead of a crash of the Sail 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from seedvr.errors import error_class_of
-from udfs.schemas import PROBE_OUT, frame_for
+from udfs.schemas import PROBE_OUT, frame_for, utc_now
 
 INPUT_COLUMNS = ("video_id", "uri")
 
@@ -60,7 +59,7 @@ class ProbeVideos:
             except Exception as exc:  # noqa: BLE001 - a bad file is a failed row, never a failed job
                 row.update(probe_status="failed", error_class=error_class_of(exc),
                            error_message=f"{type(exc).__name__}: {exc}"[:2000])
-            row["probed_at"] = dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+            row["probed_at"] = utc_now()
             rows.append(row)
         return frame_for(rows, PROBE_OUT)
 

@@ -5,6 +5,8 @@ The driver adds provenance columns and timestamps before writing; see jobs/schem
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pandas as pd
 from pyspark.sql.types import (
     BooleanType,
@@ -116,6 +118,11 @@ RESTORATION_UDF_OUT = struct(
     ("stitch_s", D),
 )
 
+
+
+def utc_now() -> dt.datetime:
+    """Now as naive UTC, the form every `TS` column is written in (executors and driver alike)."""
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
 
 
 def frame_for(rows: list[dict], schema: StructType) -> pd.DataFrame:
