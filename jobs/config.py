@@ -250,7 +250,7 @@ def load_config(profile: str | None = None, overrides: Mapping[str, Any] | None 
     except ConfigError:
         if profile is not None:
             raise
-        doc = {}  # no conf/ folder next to an installed wheel: the code defaults are the local profile
+        doc = {}  # no default profile file on the search path: the code defaults are the local profile
     doc = deep_merge(doc, overrides or {})
     doc.setdefault("profile", name)
     try:

@@ -418,7 +418,7 @@ def test_backfill_takes_a_date_range_and_content_class_and_requires_dates() -> N
 
 
 def test_cluster_finds_the_profiles_in_the_synced_bundle_files() -> None:
-    """The wheel carries no conf/: jobs read the profiles from the bundle's synced files."""
+    """Jobs read the profiles from the bundle's synced files (editable in the workspace), not the wheel's copies."""
     import subprocess
 
     for name, cluster in job_clusters():

@@ -63,7 +63,7 @@ PLAN_OUT = struct(
     ("error_message", S),
 )
 
-# What udfs.restore_segments returns (the driver adds provenance and staged_at).
+# What udfs.restore_segments.RestoreSegments returns (the driver adds provenance and staged_at).
 SEGMENT_UDF_OUT = struct(
     ("video_id", S),
     ("preset", S),
@@ -94,7 +94,7 @@ SEGMENT_UDF_OUT = struct(
     ("device_type", S),
 )
 
-# What udfs.stitch_videos returns (the driver adds provenance and timestamps).
+# What udfs.stitch.StitchVideos returns (the driver adds provenance and timestamps).
 RESTORATION_UDF_OUT = struct(
     ("video_id", S),
     ("preset", S),
