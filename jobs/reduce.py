@@ -43,13 +43,16 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
     meta_by_id = sel_pdf.set_index("video_id")
     rows: list[dict[str, Any]] = []
     to_stitch = []
+    # Per video, what its segment rows say (ok count, executor provenance): counted once, used again below
+    # for the stitched rows.
+    from_segments: dict[str, dict[str, Any]] = {}
     for vid, g in segs.groupby("video_id", sort=True):
         m = meta_by_id.loc[vid]
+        from_segments[vid] = {"segments_ok": int((g["status"] == "ok").sum()), **_executor_provenance(g)}
         base = {"video_id": vid, "preset": cfg.model.preset, "config_hash": chash,
                 "file_version": g["file_version"].iloc[0], "uri": m["uri"], "content_class": m["content_class"],
-                "num_segments": len(g), "segments_ok": int((g["status"] == "ok").sum()),
-                "segments_failed": int((g["status"] == "failed").sum()),
-                "restore_s": float(g["restore_s"].fillna(0).sum()), **_executor_provenance(g)}
+                "num_segments": len(g), "segments_failed": int((g["status"] == "failed").sum()),
+                "restore_s": float(g["restore_s"].fillna(0).sum()), **from_segments[vid]}
         if base["segments_failed"]:
             f = g[g["status"] == "failed"].iloc[0]
             rows.append({**base, "status": "failed", "error_class": f["error_class"],
@@ -72,9 +75,7 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
                        .mapInPandas(StitchVideos(settings), StitchVideos.output_schema).toPandas())
             bar.set(len(to_stitch))
         for r in out.to_dict(orient="records"):
-            counts = segs[segs["video_id"] == r["video_id"]]
-            r["segments_ok"] = int((counts["status"] == "ok").sum())
-            r.update(_executor_provenance(counts))
+            r.update(from_segments[r["video_id"]])
             rows.append(r)
     return rows
 

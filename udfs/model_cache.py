@@ -20,7 +20,7 @@ from seedvr.errors import ConfigError
 _LOCK = threading.Lock()
 _KEY_LOCKS: dict[tuple, threading.Lock] = {}
 _CACHE: dict[tuple, Any] = {}
-# Process-wide counters (loads, restore calls): the tests and the benchmark read them.
+# Process-wide counters (loads, restore calls): the tests read them to prove what was (not) recomputed.
 STATS: Counter[str] = Counter()
 
 
