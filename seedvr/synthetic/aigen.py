@@ -10,7 +10,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from seedvr.errors import InputError
+from seedvr.synthetic.motion import check_clip_shape
 
 
 def _smooth_field(rng: np.random.Generator, h: int, w: int, cells: int) -> np.ndarray:
@@ -20,11 +20,7 @@ def _smooth_field(rng: np.random.Generator, h: int, w: int, cells: int) -> np.nd
 
 def make_ai_clip(frames: int, size: tuple[int, int], seed: int = 0, shimmer: float = 6.0) -> np.ndarray:
     """(T, H, W, 3) uint8: a drifting gradient scene with soft blobs and `shimmer` (0-255 units) flicker."""
-    if frames < 1:
-        raise InputError(f"frames must be >= 1, got {frames}")
-    h, w = size
-    if h < 8 or w < 8:
-        raise InputError(f"size must be at least 8x8 (H, W), got {size}")
+    h, w = check_clip_shape(frames, size)
     rng = np.random.default_rng(seed)
     yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
     palette = rng.uniform(40, 220, (2, 3)).astype(np.float32)

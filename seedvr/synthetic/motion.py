@@ -46,6 +46,19 @@ def _motion(motion: str | CameraMotion) -> CameraMotion:
     return MOTIONS[motion]
 
 
+def check_clip_shape(frames: int, size: tuple[int, int]) -> tuple[int, int]:
+    """(H, W) of a requested synthetic clip, refusing what no generator can draw: no frames, under 8x8.
+
+    Shared by every clip generator here so that they accept and word their refusals alike.
+    """
+    if frames < 1:
+        raise InputError(f"frames must be >= 1, got {frames}")
+    h, w = size
+    if h < 8 or w < 8:
+        raise InputError(f"size must be at least 8x8 (H, W), got {size}")
+    return h, w
+
+
 def make_clip(
     source: str | np.ndarray,
     frames: int,
@@ -59,11 +72,7 @@ def make_clip(
     The still is first resized (area filter when shrinking) to just cover the camera path at 1:1 scale, so
     the warps interpolate rather than alias and the view shows most of the photo.
     """
-    if frames < 1:
-        raise InputError(f"frames must be >= 1, got {frames}")
-    h, w = size
-    if h < 8 or w < 8:
-        raise InputError(f"size must be at least 8x8 (H, W), got {size}")
+    h, w = check_clip_shape(frames, size)
     m = _motion(motion)
     rng = np.random.default_rng(seed)
     jitter = rng.uniform(0.8, 1.2, 4)
