@@ -5,19 +5,19 @@ Planning runs where the catalog rows are, so a catalog of any size never travels
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pandas as pd
 
 from seedvr.errors import error_class_of
 from udfs.schemas import PLAN_OUT, frame_for
+from udfs.stage import MAX_ERROR_CHARS, BatchStage
 
 INPUT_COLUMNS = ("video_id", "uri", "file_version", "num_frames")
 
 
 @dataclass(frozen=True)
-class PlanSegments:
+class PlanSegments(BatchStage):
     segment_frames: int
     context_frames: int
     config_hash: str
@@ -35,15 +35,10 @@ class PlanSegments:
                 segs = plan_segments(int(r.num_frames), self.segment_frames, self.context_frames)
             except Exception as exc:  # noqa: BLE001 - one bad row must not stop planning
                 rows.append({**base, "segment_index": -1, "num_segments": 0,
-                             "error_class": error_class_of(exc), "error_message": str(exc)[:2000]})
+                             "error_class": error_class_of(exc), "error_message": str(exc)[:MAX_ERROR_CHARS]})
                 continue
             for s in segs:
                 rows.append({**base, "segment_index": s.index, "window_start": s.window_start,
                              "first_output": s.first_output, "last_output": s.last_output,
                              "num_segments": len(segs)})
         return frame_for(rows, PLAN_OUT)
-
-    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            if len(batch):
-                yield self.process(batch)

@@ -7,14 +7,13 @@ file becomes a failed row (with its error class) instead of a crash of the Sail 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
 
-from seedvr.errors import error_class_of
 from udfs.schemas import PROBE_OUT, frame_for, utc_now
+from udfs.stage import BatchStage, failure_columns
 
 INPUT_COLUMNS = ("video_id", "uri")
 
@@ -35,7 +34,7 @@ def catalog_columns(info: Any) -> dict[str, Any]:
 
 
 @dataclass(frozen=True)
-class ProbeVideos:
+class ProbeVideos(BatchStage):
     """mapInPandas function over rows with `video_id`, `uri`; returns PROBE_OUT rows."""
 
     timeout_s: float = 60.0
@@ -57,13 +56,7 @@ class ProbeVideos:
                     row.update(probe_status="failed", error_class="no_video_stream",
                                error_message=f"{uri}: probe found no decodable frames")
             except Exception as exc:  # noqa: BLE001 - a bad file is a failed row, never a failed job
-                row.update(probe_status="failed", error_class=error_class_of(exc),
-                           error_message=f"{type(exc).__name__}: {exc}"[:2000])
+                row.update(probe_status="failed", **failure_columns(exc))
             row["probed_at"] = utc_now()
             rows.append(row)
         return frame_for(rows, PROBE_OUT)
-
-    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            if len(batch):
-                yield self.process(batch)

@@ -18,11 +18,11 @@ from typing import Any
 
 import pandas as pd
 
-from seedvr.errors import error_class_of
 from udfs import progress, segment_io
 from udfs.devices import device_slot, device_type
 from udfs.model_cache import ModelSpec, get_restorer, weights_digest
 from udfs.schemas import SEGMENT_UDF_OUT, frame_for
+from udfs.stage import failure_columns
 
 # Test hook: SIGKILL the process after it has written this many segment files (kill/resume tests).
 KILL_AFTER_SEGMENTS_ENV = "SEEDVR_KILL_AFTER_SEGMENTS"
@@ -123,8 +123,7 @@ class RestoreSegments:
                 if s.score:
                     row["scores"] = segment_scores(frames, restored)
             except Exception as exc:  # noqa: BLE001 - a failed segment is a row, never a failed job
-                row.update(status="failed", error_class=error_class_of(exc),
-                           error_message=f"{type(exc).__name__}: {exc}"[:2000])
+                row.update(status="failed", **failure_columns(exc))
             row["total_s"] = time.perf_counter() - t0
             rows.append(row)
             progress.tick("segments")

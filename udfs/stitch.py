@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
-from seedvr.errors import error_class_of
 from udfs import progress, segment_io
 from udfs.schemas import RESTORATION_UDF_OUT, frame_for
+from udfs.stage import BatchStage, failure_columns
 
 INPUT_COLUMNS = ("video_id", "uri", "content_class", "file_version", "info_json", "segments_json", "restore_s")
 
@@ -92,7 +92,7 @@ def video_scores(out_url: str, joins: list[int], segment_scores: list[dict[str, 
     return scores
 
 
-class StitchVideos:
+class StitchVideos(BatchStage):
     output_schema = RESTORATION_UDF_OUT
 
     def __init__(self, settings: StitchSettings) -> None:
@@ -124,14 +124,8 @@ class StitchVideos:
                         out_url, res["joins"], [d.get("scores") or {} for d in segments],
                         [int(d["last_output"]) - int(d["first_output"]) + 1 for d in segments])
             except Exception as exc:  # noqa: BLE001 - one bad video must not fail the others
-                row.update(status="failed", error_class=error_class_of(exc),
-                           error_message=f"stitch: {type(exc).__name__}: {exc}"[:2000])
+                row.update(status="failed", **failure_columns(exc, "stitch: "))
             row["stitch_s"] = time.perf_counter() - t0
             rows.append(row)
             progress.tick("videos")
         return frame_for(rows, RESTORATION_UDF_OUT)
-
-    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        for batch in batches:
-            if len(batch):
-                yield self.process(batch)
