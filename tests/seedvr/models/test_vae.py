@@ -17,16 +17,9 @@ from seedvr.errors import ConfigError, InputError
 from seedvr.models.vae import VAE_SEEDVR, VAE_TINY, VAEConfig, VideoVAE, remap_legacy_vae_keys
 from seedvr.models.vae.blocks import Upsample3D
 from seedvr.models.vae.causal_conv import CausalConv3d
+from tests.seedvr.models.conftest import MINI
 
 CHECKPOINT_KEYS = Path("/work/shared/reference/checkpoint_keys.json")
-# A narrower tiny model keeps these tests fast; the golden test covers VAE_TINY itself.
-MINI = VAEConfig(block_out_channels=(8, 16, 16, 16), norm_num_groups=4)
-
-
-@pytest.fixture(scope="module")
-def vae() -> VideoVAE:
-    torch.manual_seed(0)
-    return VideoVAE(MINI).eval()
 
 
 def _video(t: int, h: int = 32, w: int = 48, b: int = 1, seed: int = 1) -> torch.Tensor:

@@ -11,23 +11,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seedvr.errors import ConfigError
-from seedvr.models.vae import VAEConfig, VAETiling, VideoVAE
+from seedvr.models.vae import VAETiling, VideoVAE
 from seedvr.models.vae.tiling import MIN_TILE_PX, axis_weights, plan_tiles, tiled_map
 
-MINI = VAEConfig(block_out_channels=(8, 16, 16, 16), norm_num_groups=4)
-
-# Measured with MINI (seed 0) on the 5x48x96 clip below, tile 64 px / overlap 16 px (two tiles across):
+# Measured with MINI (conftest.py, seed 0) on the 5x48x96 clip below, tile 64 px / overlap 16 px (two tiles across):
 # encode moments PSNR 24.9 dB (max|d| 1.16 over a range of 3.68), decoded frames PSNR 26.3 dB
 # (max|d| 3.9 over 6.0). Random weights are the worst case: every GroupNorm takes its statistics over
 # the tile instead of the frame, which shifts whole tiles (with the norms made affine-only and the
 # attention off, the same tiles differ by 72 dB). The bound keeps a margin of ~5 dB.
 MIN_TILED_PSNR_DB = 20.0
-
-
-@pytest.fixture(scope="module")
-def vae() -> VideoVAE:
-    torch.manual_seed(0)
-    return VideoVAE(MINI).eval()
 
 
 def _clip(t: int, h: int, w: int) -> torch.Tensor:
