@@ -12,7 +12,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from jobs.config import JobConfig, deep_merge, load_config, parse_set
+from jobs.config import JobConfig, deep_merge, load_config, parse_set, set_path
 from seedvr.errors import ConfigError
 
 EXIT_OK = 0
@@ -79,13 +79,8 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
 
     def put(path: str, value: Any) -> None:
         value = _nz(value)
-        if value is None:
-            return
-        node = flags
-        *head, last = path.split(".")
-        for h in head:
-            node = node.setdefault(h, {})
-        node[last] = value
+        if value is not None:
+            set_path(flags, path, value)
 
     put("tables.catalog", getattr(args, "catalog", None))
     put("tables.schema", getattr(args, "schema", None))

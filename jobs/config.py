@@ -233,13 +233,18 @@ def parse_set(items: Sequence[str]) -> dict[str, Any]:
         if "=" not in item:
             raise ConfigError(f"--set expects key.path=value, got {item!r}")
         key, raw = item.split("=", 1)
-        value = yaml.safe_load(raw) if raw.strip() else None
-        node = out
-        parts = key.strip().split(".")
-        for part in parts[:-1]:
-            node = node.setdefault(part, {})
-        node[parts[-1]] = value
+        set_path(out, key.strip(), yaml.safe_load(raw) if raw.strip() else None)
     return out
+
+
+def set_path(doc: dict[str, Any], path: str, value: Any) -> None:
+    """`doc["a"]["b"]["c"] = value` for `path` "a.b.c", creating the levels on the way: how `--set`
+    overrides and the dedicated flags both become partial config documents."""
+    node = doc
+    *head, last = path.split(".")
+    for part in head:
+        node = node.setdefault(part, {})
+    node[last] = value
 
 
 def load_config(profile: str | None = None, overrides: Mapping[str, Any] | None = None) -> JobConfig:
