@@ -18,7 +18,11 @@ from matplotlib.figure import Figure
 from seedvr.errors import InputError
 
 
-def _save(fig: Figure, path: str | os.PathLike[str]) -> Path:
+def _save(fig: Figure, path: str | os.PathLike[str], title: str = "") -> Path:
+    """Finish a figure the same way for every plot (optional title, tight layout) and write it as PNG."""
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     FigureCanvasAgg(fig)
@@ -62,7 +66,6 @@ def frame_strip(
                 axes[r][c].set_ylabel(name)
             if r == 0:
                 axes[r][c].set_title(f"frame {i}", fontsize=8)
-    fig.tight_layout()
     return _save(fig, path)
 
 
@@ -88,10 +91,7 @@ def score_curves(
         ax.set_ylabel(name, fontsize=8)
         ax.grid(alpha=0.3)
     axes[-1, 0].set_xlabel("frame")
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, title)
 
 
 def score_histograms(
@@ -118,7 +118,4 @@ def score_histograms(
         ax.set_title(name, fontsize=9)
         if isinstance(series, Mapping):
             ax.legend(fontsize=7)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    return _save(fig, path)
+    return _save(fig, path, title)
