@@ -22,7 +22,6 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-Backend = Literal["auto", "flash", "sdpa"]
 BACKENDS: tuple[str, ...] = ("auto", "flash", "sdpa")
 
 

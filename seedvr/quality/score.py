@@ -23,9 +23,6 @@ from seedvr.quality.optional import OPTIONAL_METRICS, run_optional
 from seedvr.quality.sampler import FrameSampler
 from seedvr.quality.temporal import DIS_PRESETS, seam_scores, warp_errors
 
-# Aggregates for every per-frame curve; p10 shows the worst tenth, which a mean hides.
-AGGREGATES = ("mean", "min", "p10")
-
 
 @dataclass(frozen=True)
 class ScoreConfig:
@@ -68,7 +65,7 @@ class ClipScores:
                 continue
             row[f"{name}_mean"] = float(vals.mean())
             row[f"{name}_min"] = float(vals.min())
-            row[f"{name}_p10"] = float(np.percentile(vals, 10))
+            row[f"{name}_p10"] = float(np.percentile(vals, 10))  # the worst tenth, which a mean hides
         seams = np.array([v for v in self.seams.values() if np.isfinite(v)], np.float64)
         if len(self.seams):
             row["seam_count"] = len(self.seams)
