@@ -216,13 +216,14 @@ class ClipRestorer:
         t_, h, w, _ = cond.shape
         vid_shape = torch.tensor([[t_, h, w]], device=device)
         cond_flat = rearrange(cond, "t h w c -> (t h w) c")
-        texts = {"pos": self.models.pos_emb, "neg": self.models.neg_emb}
+        # Text embeddings with their shapes, built once: the shapes are the same at every step.
+        texts = {which: (emb, torch.tensor([[emb.shape[0]]], device=device))
+                 for which, emb in (("pos", self.models.pos_emb), ("neg", self.models.neg_emb))}
         scale = self.preset.sampling.cfg_scale
 
         def forward(x_flat: Tensor, t: float, which: str) -> Tensor:
-            txt = texts[which]
+            txt, txt_shape = texts[which]
             vid = torch.cat([x_flat, cond_flat], dim=-1).to(dtype)
-            txt_shape = torch.tensor([[txt.shape[0]]], device=device)
             timestep = torch.tensor([t], device=device, dtype=torch.float32)
             return dit(vid, txt, vid_shape, txt_shape, timestep).float()
 
