@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from jobs.schemas import PROVENANCE_FIELDS
+
 # Databricks passes {{job.id}} / {{job.run_id}} as parameters; these env names are the fallback.
 JOB_ID_ENVS = ("DATABRICKS_JOB_ID", "SEEDVR_JOB_ID")
 JOB_RUN_ID_ENVS = ("DATABRICKS_JOB_RUN_ID", "DATABRICKS_RUN_ID", "SEEDVR_JOB_RUN_ID")
@@ -86,16 +88,8 @@ class Provenance:
         return asdict(self)
 
     def columns(self) -> dict[str, Any]:
-        """Values for the provenance columns of result rows."""
-        return {
-            "run_id": self.run_id,
-            "job_id": self.job_id,
-            "job_run_id": self.job_run_id,
-            "weights_sha256": self.weights_sha256,
-            "code_version": self.code_version,
-            "engine": self.engine,
-            "device_type": self.device_type,
-        }
+        """Values for the provenance columns of result rows (named once, in jobs.schemas.PROVENANCE_FIELDS)."""
+        return {name: getattr(self, name) for name, _ in PROVENANCE_FIELDS}
 
 
 def make_provenance(
