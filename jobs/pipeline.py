@@ -27,7 +27,7 @@ from jobs import progress_bars
 from jobs.config import JobConfig, config_hash
 from jobs.provenance import Provenance, make_provenance, new_run_id
 from jobs.reduce import reduce_videos
-from jobs.schemas import RESTORATIONS, SEGMENT_PLAN, SEGMENT_RESULTS
+from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_PLAN, SEGMENT_RESULTS
 from jobs.selection import Selection, apply_selection
 from jobs.staging import (
     check_output_writable,
@@ -89,7 +89,7 @@ def _timed(report: RestoreReport, name: str) -> Iterator[None]:
 
 def _provenance_cols(prov: Provenance) -> dict[str, Any]:
     cols = prov.columns()
-    for executor_side in ("weights_sha256", "device_type"):  # segment rows carry what the executor saw
+    for executor_side in EXECUTOR_PROVENANCE:
         cols.pop(executor_side)
     return cols
 
@@ -240,7 +240,7 @@ def run_restore(
     finished_at = utc_now()
     for r in restoration_rows:
         r.update({k: v for k, v in prov.columns().items()
-                  if k not in ("weights_sha256", "device_type") or not r.get(k)})
+                  if k not in EXECUTOR_PROVENANCE or not r.get(k)})
         r.update(started_at=started_at, finished_at=finished_at)
     res_pdf = frame_for(restoration_rows, RESTORATIONS)
     with _timed(report, "record"):

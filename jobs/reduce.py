@@ -10,6 +10,7 @@ import pandas as pd
 
 from jobs import progress_bars
 from jobs.config import JobConfig
+from jobs.schemas import EXECUTOR_PROVENANCE
 from jobs.tables import Tables
 from udfs.stitch import StitchSettings, StitchVideos
 
@@ -30,7 +31,7 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
             .select("video_id", "segment_index", "file_version", "status", "error_class", "error_message",
                     "intermediate_uri", "intermediate_sha256", "window_start", "first_output",
                     "last_output", "restore_s", "read_s", "write_s", "frames_out", "run_id", "scores",
-                    "weights_sha256", "device_type")
+                    *EXECUTOR_PROVENANCE)
             .toPandas())
     plan_key = plan_pdf[["video_id", "segment_index", "file_version"]]
     segs = plan_key.merge(segs, on=["video_id", "segment_index", "file_version"], how="left")
@@ -83,7 +84,7 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
 def _executor_provenance(g: pd.DataFrame) -> dict[str, Any]:
     """The weights digest and device type the video's segments reported (the most common value)."""
     out: dict[str, Any] = {}
-    for col in ("weights_sha256", "device_type"):
+    for col in EXECUTOR_PROVENANCE:
         vals = g[col].dropna() if col in g else pd.Series(dtype=object)
         if len(vals):
             out[col] = str(vals.mode().iloc[0])

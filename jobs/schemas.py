@@ -21,6 +21,9 @@ PROVENANCE_FIELDS: tuple[tuple[str, object], ...] = (
     ("engine", S),
     ("device_type", S),
 )
+# The provenance the executors report for themselves (segment rows carry what the executor saw; a video's
+# restoration row takes its segments' values); the driver supplies the rest.
+EXECUTOR_PROVENANCE = ("weights_sha256", "device_type")
 
 # The catalog row: the driver's listing columns around the probe's own (a re-probe updates those in place).
 VIDEOS = struct(
