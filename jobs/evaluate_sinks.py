@@ -80,11 +80,9 @@ def log_mlflow(
     import mlflow
     import pandas as pd
 
-    from jobs.tracking import _artifact_location, tracking_uri
+    from jobs.tracking import open_experiment
 
-    mlflow.set_tracking_uri(tracking_uri(cfg))
-    exp = mlflow.get_experiment_by_name(experiment)
-    exp_id = exp.experiment_id if exp else mlflow.create_experiment(experiment, _artifact_location(cfg))
+    exp_id = open_experiment(cfg, experiment)
     with mlflow.start_run(experiment_id=exp_id, run_name=run_name, tags=dict(tags or {})) as run:
         mlflow.log_params({k: str(v)[:500] for k, v in params.items()})
         metrics = {_metric_key(p, k): v for p, s in summary.items() for k, v in s.items() if math.isfinite(v)}

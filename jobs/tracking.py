@@ -128,16 +128,23 @@ def _first_frame(url: str) -> np.ndarray | None:
         return None
 
 
+def open_experiment(cfg: JobConfig, name: str) -> str:
+    """Point MLflow at the job's store and return the id of experiment `name`, creating it with the job's
+    artifact location: restore and evaluation runs land in the same store by the same rules."""
+    import mlflow
+
+    mlflow.set_tracking_uri(tracking_uri(cfg))
+    exp = mlflow.get_experiment_by_name(name)
+    if exp is None:
+        return mlflow.create_experiment(name, artifact_location=_artifact_location(cfg))
+    return exp.experiment_id
+
+
 def log_restore_run(cfg: JobConfig, report: RestoreReport) -> str | None:
     """Log one MLflow run for this job run; returns its id."""
     import mlflow
 
-    mlflow.set_tracking_uri(tracking_uri(cfg))
-    exp = mlflow.get_experiment_by_name(cfg.tracking.experiment)
-    if exp is None:
-        exp_id = mlflow.create_experiment(cfg.tracking.experiment, artifact_location=_artifact_location(cfg))
-    else:
-        exp_id = exp.experiment_id
+    exp_id = open_experiment(cfg, cfg.tracking.experiment)
     tags = {"seedvr.run_id": report.run_id, "seedvr.config_hash": report.config_hash,
             "seedvr.engine": report.provenance.engine}
     if report.provenance.job_id:
