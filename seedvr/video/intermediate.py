@@ -15,6 +15,7 @@ deterministic, so a retried task overwrites, never duplicates.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from fractions import Fraction
@@ -84,7 +85,11 @@ def _frame_of(arr: np.ndarray, pix_fmt: str) -> av.VideoFrame:
 def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
                   metadata: Mapping[str, object] | None = None, codec: str = DEFAULT_CODEC,
                   threads: int = 0) -> SegmentFile:
-    """Encode frames ((T,H,W,3) uint8/uint16, or an iterable of (H,W,3)) losslessly to `url`, atomically."""
+    """Encode frames ((T,H,W,3) uint8/uint16, or an iterable of (H,W,3)) losslessly to `url`, atomically.
+
+    Uncompressed frames go into the container as packets of the array's bytes: the rawvideo encoder
+    would only copy them (twice: into a frame, then into a packet).
+    """
     n = 0
     shape: tuple[int, ...] | None = None
     dtype: np.dtype | None = None
@@ -95,6 +100,7 @@ def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
             for key, value in (metadata or {}).items():
                 out.metadata[str(key)] = str(value)
             stream = None
+            packets = False
             for arr in frames:
                 arr = np.asarray(arr)
                 if shape is None:
@@ -108,15 +114,24 @@ def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
                     stream.width, stream.height, stream.pix_fmt = arr.shape[1], arr.shape[0], pix_fmt
                     stream.codec_context.thread_count = threads
                     stream.codec_context.thread_type = "SLICE"
+                    # rgb24 / rgb48le packets are the frame's bytes, rows unpadded, little-endian samples
+                    packets = name == "rawvideo" and (arr.dtype == np.uint8 or sys.byteorder == "little")
                 elif arr.shape != shape or arr.dtype != dtype:
                     raise InputError(f"segment frame {n} is {arr.shape} {arr.dtype}, expected {shape} {dtype}")
-                frame = _frame_of(np.ascontiguousarray(arr), pix_fmt)
-                frame.pts, frame.time_base = n, _TB
-                out.mux(stream.encode(frame))
+                if packets:
+                    packet = av.Packet(np.ascontiguousarray(arr))
+                    packet.pts = packet.dts = n
+                    packet.time_base, packet.stream, packet.is_keyframe = _TB, stream, True
+                    out.mux(packet)
+                else:
+                    frame = _frame_of(np.ascontiguousarray(arr), pix_fmt)
+                    frame.pts, frame.time_base = n, _TB
+                    out.mux(stream.encode(frame))
                 n += 1
             if stream is None:
                 raise InputError(f"{url}: a segment needs at least one frame")
-            out.mux(stream.encode(None))
+            if not packets:
+                out.mux(stream.encode(None))
         finally:
             out.close()
         digest = sha256_file(tmp)

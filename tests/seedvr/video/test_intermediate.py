@@ -55,3 +55,26 @@ def test_bad_frames_are_rejected_and_leave_no_file(tmp_path, frames: np.ndarray)
     with pytest.raises(InputError):
         write_segment(url, frames)
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize(("codec", "ext"), [("rawvideo", "nut"), ("utvideo", "nut"), ("ffv1", "nut"), ("ffv1", "mkv")])
+def test_checksum_is_the_files_sha256(tmp_path, codec: str, ext: str) -> None:
+    """Uncompressed segments are muxed from the arrays' bytes: the checksum is still the file's."""
+    from seedvr.video.storage import sha256_file
+
+    frames = np.random.default_rng(2).integers(0, 255, (3, 10, 14, 3), dtype=np.uint8)
+    url = str(tmp_path / f"s.{ext}")
+    sf = write_segment(url, frames, codec=codec)
+    assert sf.sha256 == sha256_file(url) and sf.size_bytes == os.path.getsize(url)
+
+
+def test_damaged_segment_fails_before_any_frame(tmp_path) -> None:
+    url = str(tmp_path / "s.nut")
+    sf = write_segment(url, np.zeros((3, 8, 8, 3), np.uint8), codec="rawvideo")
+    with open(url, "r+b") as f:
+        f.seek(-10, os.SEEK_END)
+        f.write(b"\xff")
+    frames = iter_segment(url, sha256=sf.sha256)
+    with pytest.raises(CorruptVideoError, match="checksum mismatch"):
+        next(frames)
+
