@@ -32,8 +32,10 @@ class StitchSettings:
 
 
 def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
-            encode: Mapping[str, Any]) -> dict[str, Any]:
-    """Stream the segments through seedvr.video.stitch_video; returns sha256, size, frames."""
+            encode: Mapping[str, Any], *, score_seams: bool) -> dict[str, Any]:
+    """Stream the segments through seedvr.video.stitch_video; returns sha256, size, frames and the seam
+    scores measured on the blended frames as they pass (the output is never decoded again)."""
+    from seedvr.quality.seam_tap import SeamTap
     from seedvr.video.encode import EncodeSettings
     from seedvr.video.info import VideoInfo
     from seedvr.video.plan import Segment
@@ -42,36 +44,16 @@ def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
     segs = [Segment(int(s["segment_index"]), int(s["window_start"]), int(s["first_output"]),
                     int(s["last_output"])) for s in segments]
     enc = {k: v for k, v in dict(encode).items() if v is not None}
-    res = stitch_video(VideoInfo.from_dict(info), segs, [s["intermediate_uri"] for s in segments], out_url,
+    video = VideoInfo.from_dict(info)
+    tap = SeamTap([seg.first_output for seg in segs[1:]], video.num_frames) if score_seams else None
+    res = stitch_video(video, segs, [s["intermediate_uri"] for s in segments], out_url,
                        settings=EncodeSettings(**enc),
-                       checksums=[s.get("intermediate_sha256") for s in segments])
+                       checksums=[s.get("intermediate_sha256") for s in segments], observe=tap)
     return {"sha256": res.sha256, "num_frames": res.num_frames, "width": res.width, "height": res.height,
-            "joins": [seg.first_output for seg in segs[1:]]}
+            "seams": tap.scores if tap else {}}
 
 
-SEAM_WINDOW = 6
-
-
-def seam_window_scores(out_url: str, joins: list[int], window: int = SEAM_WINDOW) -> dict[int, float]:
-    """Seam score at each join, decoding only `window` frames either side of it (bounded memory)."""
-    from seedvr.quality import seam_scores, warp_errors
-    from seedvr.video.decode import read_frames
-    from seedvr.video.info import VideoInfo
-    from seedvr.video.probe import default_remux_dir, probe_in_process
-
-    info = VideoInfo.from_dict(probe_in_process(out_url, remux_dir=default_remux_dir()))  # our own output
-    out: dict[int, float] = {}
-    for b in joins:
-        lo, hi = max(0, b - window - 1), min(info.num_frames, b + window + 1)
-        if hi - lo < 3:
-            continue
-        frames = read_frames(out_url, lo, hi, info, threads=1)
-        for v in seam_scores(warp_errors(frames), [b - lo], window=window).values():
-            out[b] = v
-    return out
-
-
-def video_scores(out_url: str, joins: list[int], segment_scores: list[dict[str, float]],
+def video_scores(seams: Mapping[int, float], segment_scores: list[dict[str, float]],
                  segment_frames: list[int]) -> dict[str, float]:
     """Per-video aggregates: frame-weighted means of the segment scores, plus seam_max / seam_mean."""
     import numpy as np
@@ -84,11 +66,10 @@ def video_scores(out_url: str, joins: list[int], segment_scores: list[dict[str, 
         if vals and not k.endswith(("num_frames", "frames_scored")):
             w = sum(n for _, n in vals)
             scores[k] = float(sum(v * n for v, n in vals) / w) if w else float(np.mean([v for v, _ in vals]))
-    if joins:
-        seams = [v for v in seam_window_scores(out_url, joins).values() if v == v]
-        if seams:
-            scores["seam_max"] = float(max(seams))
-            scores["seam_mean"] = float(np.mean(seams))
+    measured = [v for v in seams.values() if v == v]
+    if measured:
+        scores["seam_max"] = float(max(measured))
+        scores["seam_mean"] = float(np.mean(measured))
     return scores
 
 
@@ -113,7 +94,7 @@ class StitchVideos(BatchStage):
             try:
                 info = json.loads(r.info_json)
                 out_url = segment_io.output_url(s.output_root, s.config_hash, str(r.video_id), str(r.file_version))
-                res = _stitch(info, segments, out_url, s.encode)
+                res = _stitch(info, segments, out_url, s.encode, score_seams=s.score)
                 row.update(
                     status="ok", output_uri=out_url, output_sha256=res.get("sha256"),
                     num_frames=res.get("num_frames"),
@@ -121,7 +102,7 @@ class StitchVideos(BatchStage):
                 )
                 if s.score:
                     row["scores"] = video_scores(
-                        out_url, res["joins"], [d.get("scores") or {} for d in segments],
+                        res["seams"], [d.get("scores") or {} for d in segments],
                         [int(d["last_output"]) - int(d["first_output"]) + 1 for d in segments])
             except Exception as exc:  # noqa: BLE001 - one bad video must not fail the others
                 row.update(status="failed", **failure_columns(exc, "stitch: "))

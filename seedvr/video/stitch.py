@@ -153,8 +153,13 @@ def stitch_video(
     copy_audio: bool = True,
     copy_subtitles: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    observe: Callable[[int, np.ndarray], None] | None = None,
 ) -> StitchResult:
-    """Blend and encode the segments of one video to `output_url` (written atomically)."""
+    """Blend and encode the segments of one video to `output_url` (written atomically).
+
+    `observe(index, frame)` sees every blended frame before it is encoded (seam scores, previews), so
+    callers never decode the output again to look at it.
+    """
     settings = settings or EncodeSettings()
     if len(segment_urls) != len(segments):
         raise InputError(f"{len(segments)} segments but {len(segment_urls)} segment URLs")
@@ -165,9 +170,18 @@ def stitch_video(
     def open_segment(k: int) -> Iterator[np.ndarray]:
         return iter_segment(segment_urls[k], sha256=checksums[k] if checksums else None)
 
-    return encode_stream(info, blend_stream(segments, open_segment, num_frames=info.num_frames, blend=blend),
-                         output_url, settings=settings, fmt=fmt, blend=blend, copy_audio=copy_audio,
+    frames = blend_stream(segments, open_segment, num_frames=info.num_frames, blend=blend)
+    if observe is not None:
+        frames = _tapped(frames, observe)
+    return encode_stream(info, frames, output_url, settings=settings, fmt=fmt, blend=blend, copy_audio=copy_audio,
                          copy_subtitles=copy_subtitles, progress=progress)
+
+
+def _tapped(frames: Iterator[tuple[int, np.ndarray]],
+            observe: Callable[[int, np.ndarray], None]) -> Iterator[tuple[int, np.ndarray]]:
+    for index, frame in frames:
+        observe(index, frame)
+        yield index, frame
 
 
 def encode_stream(
