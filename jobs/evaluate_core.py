@@ -7,7 +7,7 @@ so seam scores measure the joins the product would produce.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,8 +17,8 @@ from jobs.evaluate_pairs import EvalPair
 from seedvr.errors import InputError, error_class_of
 from seedvr.quality import ClipScores, ScoreConfig, score_clip
 from seedvr.restorer import Restorer, TargetSize, derive_seed
-from seedvr.video.blend import blend_frames, crossfade_weights, to_dtype
 from seedvr.video.plan import plan_segments
+from seedvr.video.stitch import blend_stream
 
 # Columns every report shows first, in this order (when present).
 HEADLINE = (
@@ -45,7 +45,7 @@ def read_clip(uri: str, frames: int = 0) -> np.ndarray:
     from seedvr.video.decode import read_frames
     from seedvr.video.probe import probe
 
-    info = probe(uri, isolate=False)
+    info = probe(uri)  # a child process: a crash in FFmpeg on an untrusted file must not kill the driver
     stop = info.num_frames if frames <= 0 else min(frames, info.num_frames)
     return read_frames(uri, 0, stop, info)
 
@@ -69,19 +69,13 @@ def restore_clip(
     if segment_frames <= 0 or segment_frames >= n:
         return restorer.restore(frames, seed=derive_seed(video_id, 0, seed), target=target), []
     plan = plan_segments(n, segment_frames, context_frames)
-    out: np.ndarray | None = None
-    for seg in plan:
-        window = restorer.restore(
-            frames[seg.window_start : seg.window_stop], seed=derive_seed(video_id, seg.index, seed), target=target
-        )
-        if out is None:
-            out = np.empty((n, *window.shape[1:]), window.dtype)
-        weights = crossfade_weights(seg.context_frames, blend)
-        for i, w in enumerate(weights):
-            t = seg.window_start + i
-            out[t] = to_dtype(blend_frames(out[t], window[i], float(w)), out.dtype)
-        out[seg.first_output : seg.last_output + 1] = window[seg.context_frames :]
-    assert out is not None
+
+    def open_segment(k: int) -> Iterator[np.ndarray]:
+        seg = plan[k]
+        window = frames[seg.window_start : seg.window_stop]
+        return iter(restorer.restore(window, seed=derive_seed(video_id, seg.index, seed), target=target))
+
+    out = np.stack([frame for _, frame in blend_stream(plan, open_segment, num_frames=n, blend=blend)])
     return out, [s.first_output for s in plan[1:]]
 
 
