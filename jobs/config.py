@@ -126,6 +126,12 @@ class ExecutionConfig(_Frozen):
     probe_slots: int = Field(default=2, ge=1)
     probe_timeout_s: float = 60.0
     probe_max_memory_mb: int = 2048
+    # Decoding a segment's window runs in a sandboxed worker: admitted only when the decoded window
+    # (width x height x 3 x bytes per sample x frames) fits `decode_window_mb`, killed past
+    # `decode_timeout_s`, and capped at `decode_max_memory_mb` of address space.
+    decode_timeout_s: float = Field(default=300.0, gt=0)
+    decode_window_mb: float = Field(default=2048.0, gt=0)
+    decode_max_memory_mb: int = Field(default=4096, ge=0)
     torch_threads: int | None = None
     # Stop the run when every segment of the first wave fails with one of these causes (bad weights,
     # bad config): continuing would only write thousands of identical failed rows.

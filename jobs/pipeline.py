@@ -45,8 +45,8 @@ from udfs.schemas import frame_for, utc_now
 
 # Failures that only a new version of the file can change: not retried until the file changes (or --force).
 # Everything else (missing, permission, timeout, oom, internal, ...) is retried by the next run.
-PERMANENT_INPUT_ERRORS = ("corrupt", "truncated", "unsupported_codec", "no_video_stream", "too_large",
-                          "bad_timestamps")
+PERMANENT_INPUT_ERRORS = ("corrupt", "crash", "truncated", "unsupported_codec", "no_video_stream", "too_large",
+                          "bad_timestamps", "not_a_file")
 
 class JobAborted(SeedVRError):
     """Every segment of the first wave failed for a configuration cause (bad weights, bad preset)."""
@@ -210,6 +210,7 @@ def run_restore(
         target=(cfg.model.target.mode, cfg.model.target.value, cfg.model.target.multiple),
         device=cfg.model.device, tasks_per_gpu=cfg.execution.tasks_per_gpu,
         torch_threads=cfg.execution.torch_threads,
+        decode=(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb, cfg.execution.decode_max_memory_mb),
     )
     infos = videos.select("video_id", "info_json")
     staged_count = [0]

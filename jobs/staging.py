@@ -13,7 +13,7 @@ from typing import Any
 from jobs.schemas import SEGMENT_RESULTS
 from jobs.tables import Tables, conform, merge
 from seedvr.errors import ConfigError
-from seedvr.video.storage import atomic_write, remove
+from seedvr.video.storage import atomic_write, check_bucket, first_line, remove
 
 # Test hook: SIGKILL this process right after the N-th staging append (kill/resume tests).
 KILL_AFTER_STAGED_ENV = "SEEDVR_KILL_AFTER_STAGED"
@@ -22,13 +22,14 @@ KILL_AFTER_STAGED_ENV = "SEEDVR_KILL_AFTER_STAGED"
 def check_output_writable(output_root: str) -> None:
     """Write and delete a marker under the output root, so an unwritable location fails up front."""
     url = output_root.rstrip("/") + "/.seedvr-write-check"
+    check_bucket(output_root)
     try:
         with atomic_write(url) as tmp, open(tmp, "wb") as f:
             f.write(b"ok")
         remove(url)
     except Exception as exc:  # noqa: BLE001
         raise ConfigError(
-            f"output root {output_root!r} is not writable ({type(exc).__name__}: {exc}); "
+            f"output root {output_root!r} is not writable ({first_line(exc)}); "
             "fix the permissions or point storage.output_root (--output-root) elsewhere"
         ) from None
 

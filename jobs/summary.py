@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
@@ -16,6 +17,19 @@ if TYPE_CHECKING:
 # Scores shown in the table when present (the full set is in the restorations table and MLflow).
 MAX_ROWS = 50
 SHOWN_SCORES = ("sharpness_mean", "lr_psnr_mean", "warp_error_mean", "seam_max")
+
+
+def _present(v: object) -> bool:
+    """A real, non-zero number (not None, NaN or pandas NA, whose truth value raises)."""
+    return v is not None and not pd.isna(v) and bool(v)
+
+
+def _text(v: object) -> str:
+    return "" if v is None or (not isinstance(v, (list, dict)) and pd.isna(v)) else str(v)
+
+
+def _count(v: object) -> int:
+    return int(v) if _present(v) else 0
 
 
 def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = None) -> None:
@@ -31,14 +45,14 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
     ordered = res.sort_values(["status", "video_id"], ascending=[True, True])  # failed first
     for r in ordered.head(MAX_ROWS).itertuples(index=False):
         scores = r.scores if isinstance(r.scores, dict) else {}
-        size = f"{int(r.out_width)}x{int(r.out_height)}" if r.out_width == r.out_width and r.out_width else ""
+        size = f"{int(r.out_width)}x{int(r.out_height)}" if _present(r.out_width) and _present(r.out_height) else ""
         colour = "green" if r.status == "ok" else "red"
         t.add_row(
-            str(r.video_id), str(r.content_class or ""), f"[{colour}]{r.status}[/{colour}]",
-            f"{r.segments_ok or 0}/{r.num_segments or 0}",
-            "" if r.num_frames != r.num_frames or r.num_frames is None else str(int(r.num_frames)), size,
+            str(r.video_id), _text(r.content_class), f"[{colour}]{r.status}[/{colour}]",
+            f"{_count(r.segments_ok)}/{_count(r.num_segments)}",
+            str(int(r.num_frames)) if _present(r.num_frames) else "", size,
             *[f"{scores[s]:.3g}" if s in scores else "" for s in shown],
-            "" if r.status == "ok" else f"{r.error_class}: {str(r.error_message)[:120]}",
+            "" if r.status == "ok" else f"{_text(r.error_class)}: {_text(r.error_message)[:120]}",
         )
     console.print(t)
     if len(res) > MAX_ROWS:

@@ -70,6 +70,24 @@ class VideoTooLargeError(VideoError):
     error_class = "too_large"
 
 
+class DecoderCrashError(CorruptVideoError):
+    """The isolated decoder died on a signal (a native crash): the file, or the decoder, is broken."""
+
+    error_class = "crash"
+
+
+class NotRegularFileError(VideoError):
+    """A FIFO, device, socket, directory or symlink loop where a file was expected: refused unopened."""
+
+    error_class = "not_a_file"
+
+
+class ForbiddenPathError(VideoError):
+    """A URI outside the configured source roots."""
+
+    error_class = "forbidden"
+
+
 class ProbeTimeoutError(VideoError):
     error_class = "timeout"
 

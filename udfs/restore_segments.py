@@ -44,6 +44,7 @@ class RestoreSettings:
     tasks_per_gpu: int = 1
     torch_threads: int | None = None
     score: bool = True
+    decode: tuple[float, float, int] | None = None  # DecodeLimits(timeout_s, window_mb, memory_mb)
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -54,6 +55,12 @@ def _target(settings: RestoreSettings) -> Any:
 
     mode, value, multiple = settings.target
     return TargetSize(mode, float(value), int(multiple))  # type: ignore[arg-type]
+
+
+def _limits(settings: RestoreSettings) -> Any:
+    from seedvr.video.decode import DecodeLimits
+
+    return DecodeLimits(*settings.decode) if settings.decode else DecodeLimits()
 
 
 def segment_scores(source: Any, restored: Any) -> dict[str, float]:
@@ -106,7 +113,8 @@ class RestoreSegments:
                 restorer = self.setup(device)  # inside the try: a model that fails to load is a failed row
                 row["weights_sha256"] = weights_digest(restorer.info)
                 info = json.loads(r.info_json) if isinstance(r.info_json, str) else {}
-                frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, info)
+                frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, info,
+                                             _limits(s))
                 t1 = time.perf_counter()
                 restored = restorer.restore(frames, seed=seed, target=_target(s))
                 t2 = time.perf_counter()

@@ -12,12 +12,13 @@ from typing import Any
 import numpy as np
 
 
-def read_window(uri: str, start: int, stop: int, info: dict[str, Any]) -> np.ndarray:
-    """Frames [start, stop) of `uri`, exact, using the probe's frame table."""
-    from seedvr.video.decode import read_frames
+def read_window(uri: str, start: int, stop: int, info: dict[str, Any], limits: Any = None) -> np.ndarray:
+    """Frames [start, stop) of `uri`, exact, using the probe's frame table; decoded in a sandboxed worker
+    under `limits` (a seedvr.video.decode.DecodeLimits; defaults when None)."""
+    from seedvr.video.decode import DecodeLimits, read_frames_isolated
     from seedvr.video.info import VideoInfo
 
-    return read_frames(uri, start, stop, VideoInfo.from_dict(info), threads=1)
+    return read_frames_isolated(uri, start, stop, VideoInfo.from_dict(info), limits or DecodeLimits(), threads=1)
 
 
 def intermediate_url(output_root: str, config_hash: str, video_id: str, file_version: str, index: int) -> str:

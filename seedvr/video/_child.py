@@ -1,38 +1,108 @@
-"""Entry point of the isolated child: `python -m seedvr.video._child RESULT_FD MAX_MEMORY_MB`.
+"""Entry point of an isolated worker: `python -m seedvr.video._child SOCKET_FD MAX_MEMORY_MB`.
 
-The memory cap is set before the payload is unpickled (which imports the target's modules), so
-every allocation of the native work counts against it.
+The memory cap is set before any request is unpickled (which imports the target's modules), so every
+allocation of the native work counts against it. The worker serves calls until its socket closes.
 """
 
 from __future__ import annotations
 
+import mmap
 import os
 import pickle
+import signal
+import socket
+import struct
 import sys
+import time
+from typing import Any
+
+_HEADER = struct.Struct("!Q")
+
+
+def _read_exact(sock: socket.socket, n: int) -> bytes | None:
+    chunks, got = [], 0
+    while got < n:
+        chunk = sock.recv(min(n - got, 1 << 20))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
+
+
+def _receive(sock: socket.socket) -> tuple[bytes, int | None] | None:
+    """One request: its payload and the shared buffer's descriptor, if one was passed. None at EOF."""
+    head, fds, _, _ = socket.recv_fds(sock, _HEADER.size, 1)
+    if not head:
+        return None
+    if len(head) < _HEADER.size:
+        rest = _read_exact(sock, _HEADER.size - len(head))
+        if rest is None:
+            return None
+        head += rest
+    payload = _read_exact(sock, _HEADER.unpack(head)[0])
+    return (payload, fds[0] if fds else None) if payload is not None else None
+
+
+def _inject_fault(what: str) -> None:
+    spec = os.environ.get("SEEDVR_DECODE_FAULT", "")
+    kind, _, needle = spec.partition(":")
+    if not needle or needle not in what:
+        return
+    if kind == "crash":
+        os.kill(os.getpid(), signal.SIGSEGV)
+    elif kind == "hang":
+        time.sleep(1e6)
+    elif kind == "oom":
+        bytearray(1 << 40)
+
+
+def _serve(payload: bytes, fd: int | None, max_memory_mb: int) -> tuple:
+    try:
+        fn, args, kwargs, what, shape, dtype = pickle.loads(payload)
+        _inject_fault(what)
+        if fd is None:
+            return ("ok", fn(*args, **kwargs))
+        import numpy as np
+
+        dt = np.dtype(dtype)
+        buf = mmap.mmap(fd, int(np.prod(shape)) * dt.itemsize)
+        try:
+            out = np.frombuffer(buf, dtype=dt).reshape(shape)
+            fn(out, *args, **kwargs)
+            del out
+        finally:
+            buf.close()
+        return ("ok", None)
+    except MemoryError as exc:
+        return ("err", "VideoTooLargeError", f"exceeded the memory cap of {max_memory_mb} MB ({exc})")
+    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent as a project error
+        from seedvr.errors import SeedVRError
+
+        if isinstance(exc, SeedVRError):
+            return ("err", type(exc).__name__, str(exc))
+        return ("err", "CorruptVideoError", f"{type(exc).__name__}: {exc}")
+    finally:
+        if fd is not None:
+            os.close(fd)
 
 
 def main() -> None:
-    result_fd, max_memory_mb = int(sys.argv[1]), int(sys.argv[2])
+    sock_fd, max_memory_mb = int(sys.argv[1]), int(sys.argv[2])
     if max_memory_mb > 0:
         import resource
 
         limit = max_memory_mb * 1024 * 1024
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    try:
-        fn, args, kwargs = pickle.loads(sys.stdin.buffer.read())
-        result: tuple = ("ok", fn(*args, **kwargs))
-    except MemoryError as exc:
-        result = ("err", "VideoTooLargeError", f"exceeded the memory cap of {max_memory_mb} MB ({exc})")
-    except BaseException as exc:  # noqa: BLE001 - every failure goes back to the parent as a project error
-        from seedvr.errors import SeedVRError
-
-        if isinstance(exc, SeedVRError):
-            result = ("err", type(exc).__name__, str(exc))
-        else:
-            result = ("err", "CorruptVideoError", f"{type(exc).__name__}: {exc}")
-    data = pickle.dumps(result)
-    with os.fdopen(result_fd, "wb") as out:
-        out.write(data)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent decides when a worker stops
+    sock = socket.socket(fileno=sock_fd)
+    while True:
+        req = _receive(sock)
+        if req is None:
+            return
+        result: Any = _serve(*req, max_memory_mb)
+        data = pickle.dumps(result)
+        sock.sendall(_HEADER.pack(len(data)) + data)
 
 
 if __name__ == "__main__":

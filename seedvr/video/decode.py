@@ -9,11 +9,19 @@ Frames stay in coded orientation; rotation is metadata that the encoder writes b
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import av
 import numpy as np
 
-from seedvr.errors import BadTimestampsError, CorruptVideoError, InputError, TruncatedVideoError
+from seedvr.errors import (
+    BadTimestampsError,
+    ConfigError,
+    CorruptVideoError,
+    InputError,
+    TruncatedVideoError,
+    VideoTooLargeError,
+)
 from seedvr.video.avutil import is_rgb_format, map_av_error, open_video, source_matrix, source_range
 from seedvr.video.info import VideoInfo
 from seedvr.video.remux import ensure_decodable
@@ -99,6 +107,64 @@ def read_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: in
     """Frames `[start, stop)` as one (T, H, W, 3) array: uint8, or uint16 for sources above 8 bits."""
     _check_range(start, stop, info)
     out = np.empty((stop - start, info.height, info.width, 3), dtype=frame_dtype(info))
+    _fill(out, url, start, stop, info, threads)
+    return out
+
+
+def window_bytes(info: VideoInfo, frames: int) -> int:
+    """Bytes of a decoded window of `frames` RGB frames at the source's size and bit depth."""
+    return frames * info.height * info.width * 3 * frame_dtype(info).itemsize
+
+
+def check_window_budget(info: VideoInfo, frames: int, budget_mb: float) -> None:
+    """Admission by memory, before anything is decoded: a header may declare any size."""
+    need = window_bytes(info, frames)
+    if need > budget_mb * 2**20:
+        raise VideoTooLargeError(
+            f"{info.url}: a window of {frames} frames at {info.width}x{info.height} needs {need / 2**20:,.0f} MB, "
+            f"over the decode budget of {budget_mb:,.0f} MB; use shorter segments (--segment-frames) or raise "
+            "execution.decode_window_mb"
+        )
+
+
+@dataclass(frozen=True)
+class DecodeLimits:
+    """Bounds on decoding one window of untrusted media: wall time, the window's own bytes (admission,
+    checked before decoding) and the worker's whole address space (enforced by the kernel)."""
+
+    timeout_s: float = 300.0
+    window_mb: float = 2048.0
+    memory_mb: int = 4096
+
+    def __post_init__(self) -> None:
+        if self.memory_mb and self.memory_mb < self.window_mb + 512:
+            raise ConfigError(
+                f"decode memory cap {self.memory_mb} MB must exceed the window budget {self.window_mb:g} MB by "
+                "at least 512 MB (the decoder's own buffers); raise execution.decode_max_memory_mb"
+            )
+
+
+def read_frames_isolated(url: str, start: int, stop: int, info: VideoInfo, limits: DecodeLimits, *,
+                         threads: int = 1) -> np.ndarray:
+    """`read_frames` in a sandboxed worker (see `sandbox`): a crash, hang or runaway allocation of the
+    decoder becomes an error for this window, never the death of the caller."""
+    from seedvr.video.sandbox import pool_for
+    from seedvr.video.storage import check_regular_file
+
+    _check_range(start, stop, info)
+    check_window_budget(info, stop - start, limits.window_mb)
+    check_regular_file(url)
+    shape = (stop - start, info.height, info.width, 3)
+    return pool_for(limits.memory_mb).call(_fill_from_dict, url, start, stop, info.to_dict(), threads,
+                                           what=info.url, timeout_s=limits.timeout_s, out_shape=shape,
+                                           out_dtype=frame_dtype(info))
+
+
+def _fill_from_dict(out: np.ndarray, url: str, start: int, stop: int, info: dict, threads: int) -> None:
+    _fill(out, url, start, stop, VideoInfo.from_dict(info), threads)
+
+
+def _fill(out: np.ndarray, url: str, start: int, stop: int, info: VideoInfo, threads: int) -> None:
     n = 0
     for n, frame in enumerate(_iter_views(url, start, stop, info, threads=threads), start=1):
         if frame.shape != out.shape[1:]:
@@ -108,7 +174,6 @@ def read_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: in
             )
         out[n - 1] = frame
     assert n == out.shape[0]
-    return out
 
 
 def _converter(info: VideoInfo):  # noqa: ANN202 - a closure over the source's colour decisions

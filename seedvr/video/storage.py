@@ -13,6 +13,7 @@ import hashlib
 import os
 import re
 import shutil
+import stat
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -24,6 +25,7 @@ from fsspec.core import url_to_fs
 from seedvr.errors import (
     ConfigError,
     MissingObjectError,
+    NotRegularFileError,
     PermissionDeniedError,
     SeedVRError,
     VideoError,
@@ -70,17 +72,53 @@ def local_path(url: str) -> str | None:
     return path if "file" in _protocols(fs) else None
 
 
-def map_storage_error(exc: BaseException, url: str) -> SeedVRError:
+_OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az"}
+
+
+def bucket_of(url: str) -> str | None:
+    """The bucket (container) of an object-store URL, else None."""
+    fs, path = url_to_fs(url)
+    return path.split("/", 1)[0] if set(_protocols(fs)) & _OBJECT_STORES else None
+
+
+def check_bucket(url: str) -> None:
+    """A missing bucket is a configuration error naming it; buckets are never created by the job."""
+    bucket = bucket_of(url)
+    if bucket is None:
+        return
+    fs, _ = url_to_fs(url)
+    try:
+        found = fs.exists(bucket)
+    except Exception as exc:  # noqa: BLE001 - endpoint down, bad credentials: one line naming the URL
+        raise ConfigError(f"{url}: cannot reach the object store ({first_line(exc)}); check the endpoint "
+                          "(AWS_ENDPOINT_URL) and the credentials") from None
+    if not found:
+        raise ConfigError(f"{url}: bucket {bucket!r} does not exist (or is not visible to these credentials); "
+                          "create it or fix the URL: the job never creates buckets")
+
+
+def first_line(exc: BaseException) -> str:
+    """`Type: first line of the message`, bounded: what a one-line error shows of a library exception."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
+def map_storage_error(exc: BaseException, url: str, *, write: bool = False) -> SeedVRError:
     """Translate filesystem/boto exceptions into the project's error taxonomy, naming the URL and the fix."""
     if isinstance(exc, SeedVRError):
         return exc
     if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
+        if write:
+            return MissingObjectError(f"{url}: the folder or bucket to write into does not exist; create it "
+                                      "or fix the output URL")
         return MissingObjectError(f"{url}: object not found; check the path or URL and that the upload finished")
     if isinstance(exc, PermissionError) or getattr(exc, "errno", None) in (errno.EACCES, errno.EPERM):
+        access = "write" if write else "read"
         return PermissionDeniedError(
-            f"{url}: permission denied ({exc}); grant read access to the job's identity or fix the file mode"
+            f"{url}: permission denied ({first_line(exc)}); grant {access} access to the job's identity or fix "
+            "the file mode"
         )
-    return VideoError(f"{url}: storage error {type(exc).__name__}: {exc}")
+    return VideoError(f"{url}: storage error {first_line(exc)}")
 
 
 def object_size(url: str) -> int:
@@ -100,11 +138,33 @@ def exists(url: str) -> bool:
         raise map_storage_error(exc, url) from exc
 
 
+_KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
+          (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def check_regular_file(url: str) -> None:
+    """Refuse, without opening it, a local path that is not a regular file: opening a FIFO blocks forever,
+    a device streams without end. Object-store URLs always name objects."""
+    path = local_path(url)
+    if path is None:
+        return
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            raise NotRegularFileError(f"{url}: a symlink loop, not a file; fix or remove the link") from None
+        raise map_storage_error(exc, url) from None
+    if not stat.S_ISREG(st.st_mode):
+        kind = next((name for test, name in _KINDS if test(st.st_mode)), "not a regular file")
+        raise NotRegularFileError(f"{url}: is {kind}, not a video file; remove it from the source folder")
+
+
 def check_readable(url: str) -> int:
     """Open the object and read its first byte, so missing and forbidden objects fail here, clearly.
 
-    Returns the size in bytes.
+    Returns the size in bytes. Local paths that are not regular files are refused before they are opened.
     """
+    check_regular_file(url)
     size = object_size(url)
     try:
         with fsspec.open(url, "rb") as f:
@@ -119,8 +179,7 @@ def open_input(url: str) -> Iterator[str | IO[bytes]]:
     """A local path (fast, mmap-friendly for FFmpeg) or a seekable fsspec file object for remote URLs."""
     path = local_path(url)
     if path is not None:
-        if not os.path.exists(path):
-            raise MissingObjectError(f"{url}: object not found; check the path or URL and that the upload finished")
+        check_regular_file(url)
         if not os.access(path, os.R_OK):
             raise PermissionDeniedError(f"{url}: permission denied; grant read access or fix the file mode")
         yield path
@@ -140,8 +199,7 @@ def local_copy(url: str) -> Iterator[str]:
     """A local file path holding the object's bytes (the object itself when already local)."""
     path = local_path(url)
     if path is not None:
-        if not os.path.exists(path):
-            raise MissingObjectError(f"{url}: object not found; check the path or URL")
+        check_regular_file(url)
         yield path
         return
     tmpdir = tempfile.mkdtemp(prefix="seedvr-get-")
@@ -184,7 +242,7 @@ def atomic_write(url: str, *, suffix: str | None = None) -> Iterator[str]:
         try:
             os.makedirs(folder, exist_ok=True)
         except OSError as exc:
-            raise map_storage_error(exc, url) from exc
+            raise map_storage_error(exc, url, write=True) from exc
         tmp = os.path.join(folder, f".{os.path.basename(path)}.tmp-{uuid.uuid4().hex[:12]}{suffix}")
         try:
             yield tmp
@@ -199,12 +257,12 @@ def atomic_write(url: str, *, suffix: str | None = None) -> Iterator[str]:
         yield tmp
         try:
             fs, rpath = url_to_fs(url)
-            parent = rpath.rsplit("/", 1)[0]
-            with contextlib.suppress(Exception):
-                fs.makedirs(parent, exist_ok=True)
+            if not set(_protocols(fs)) & _OBJECT_STORES:  # on object stores makedirs would create buckets
+                with contextlib.suppress(Exception):
+                    fs.makedirs(rpath.rsplit("/", 1)[0], exist_ok=True)
             fs.put_file(tmp, rpath)
         except Exception as exc:  # noqa: BLE001
-            raise map_storage_error(exc, url) from exc
+            raise map_storage_error(exc, url, write=True) from exc
     finally:
         shutil.rmtree(tmpdir, ignore_errors=True)
 
