@@ -24,7 +24,7 @@ from jobs.config import JobConfig
 from jobs.schemas import VIDEOS
 from jobs.tables import Tables, commit_metadata, merge, row_waves
 from seedvr.errors import ConfigError
-from seedvr.video.storage import sanitize_key_component
+from seedvr.video.storage import check_bucket, location, sanitize_key_component
 from udfs.probe import ProbeVideos
 from udfs.schemas import frame_for, utc_now
 
@@ -39,6 +39,8 @@ class IngestReport:
     probed_ok: int = 0
     probed_failed: int = 0
     video_ids: list[str] = field(default_factory=list)
+    # Files under the source that were not registered, with the reason (uri, reason).
+    skipped: list[tuple[str, str]] = field(default_factory=list)
 
 
 def _mtime(info: Mapping[str, Any]) -> dt.datetime | None:
@@ -67,6 +69,15 @@ def make_video_id(uri: str) -> str:
 
 def list_videos(source: str, extensions: Sequence[str]) -> pd.DataFrame:
     """uri, size_bytes, etag, mtime, file_version for every file under `source` with a video extension."""
+    return scan_source(source, extensions)[0]
+
+
+def scan_source(source: str, extensions: Sequence[str]) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """The listing of `list_videos` and every other file found, with why it was skipped.
+
+    Entries that are not regular files (FIFOs, devices, links) but carry a video extension are listed:
+    the probe refuses them unopened, so they become failed catalog rows that say what they are.
+    """
     fs, root = fsspec.core.url_to_fs(source)
     exts = tuple(e.lower() for e in extensions)
     try:
@@ -76,18 +87,22 @@ def list_videos(source: str, extensions: Sequence[str]) -> pd.DataFrame:
             found = fs.find(root, detail=True)
     except FileNotFoundError:
         raise ConfigError(f"ingest source {source!r} does not exist; check the path or bucket prefix") from None
-    rows = []
+    rows, skipped = [], []
     for path, info in sorted(found.items()):
-        if info.get("type") == "directory" or not path.lower().endswith(exts):
+        if info.get("type") == "directory":
             continue
         uri = fs.unstrip_protocol(path) if "://" in source else os.path.abspath(path)
+        if not path.lower().endswith(exts):
+            ext = os.path.splitext(path)[1].lower() or "(none)"
+            skipped.append((uri, f"extension {ext} is not in ingest.extensions"))
+            continue
         size = info.get("size")
         etag = info.get("ETag") or info.get("etag")
         etag = str(etag).strip('"') if etag else None
         mtime = _mtime(info)
         rows.append({"uri": uri, "size_bytes": int(size) if size is not None else None, "etag": etag,
                      "mtime": mtime, "file_version": file_version(size, etag, mtime)})
-    return pd.DataFrame(rows, columns=["uri", "size_bytes", "etag", "mtime", "file_version"])
+    return pd.DataFrame(rows, columns=["uri", "size_bytes", "etag", "mtime", "file_version"]), skipped
 
 
 def load_manifest(path: str) -> list[dict[str, Any]]:
@@ -124,10 +139,13 @@ def ingest(
     With a `manifest`, only the files it names are registered, with its video ids and content classes.
     """
     report = IngestReport(run_id=run_id)
-    listing = list_videos(source, cfg.ingest.extensions)
+    check_bucket(source)
+    listing, report.skipped = scan_source(source, cfg.ingest.extensions)
     index = _manifest_index(manifest)
     if index:  # a manifest names the videos; other files under the source (ground truths, ...) are not
-        listing = listing[listing["uri"].isin(index)].reset_index(drop=True)
+        unnamed = ~listing["uri"].isin(index)
+        report.skipped += [(u, "not named in the manifest") for u in listing.loc[unnamed, "uri"]]
+        listing = listing[~unnamed].reset_index(drop=True)
     report.listed = len(listing)
     if listing.empty:
         return report
@@ -145,7 +163,9 @@ def ingest(
     report.new, report.changed = int(is_new.sum()), int(is_changed.sum())
     report.unchanged = report.listed - report.new - report.changed
     todo = listing[is_new | is_changed]
-    prober = ProbeVideos(timeout_s=cfg.execution.probe_timeout_s, max_memory_mb=cfg.execution.probe_max_memory_mb)
+    root = location(source)
+    prober = ProbeVideos(timeout_s=cfg.execution.probe_timeout_s, max_memory_mb=cfg.execution.probe_max_memory_mb,
+                         roots=(*cfg.ingest.source_roots, root))
     now = utc_now()
     meta = commit_metadata(user_metadata or {}, run_id=run_id, operation="ingest")
     for wave in row_waves(todo, cfg.ingest.wave_files):
@@ -156,6 +176,7 @@ def ingest(
         rows["added_date"] = now.date()
         rows["added_at"] = now
         rows["ingest_run_id"] = run_id
+        rows["source_root"] = root
         report.probed_ok += int((rows["probe_status"] == "ok").sum())
         report.probed_failed += int((rows["probe_status"] != "ok").sum())
         report.video_ids += list(rows["video_id"])

@@ -156,9 +156,17 @@ class TrackingConfig(_Frozen):
     strip_videos: int = Field(default=4, ge=0)
 
 
+ARCHIVE_EXTENSIONS = (".ts", ".m2ts", ".mts", ".mpg", ".mpeg", ".m2v", ".vob", ".mxf", ".dv", ".avi", ".mov",
+                      ".qt", ".mp4", ".m4v", ".mkv", ".webm", ".flv", ".wmv", ".asf", ".3gp", ".3g2", ".y4m",
+                      ".ogv", ".nut", ".h264", ".264", ".hevc", ".h265")
+
+
 class IngestConfig(_Frozen):
     source: str | None = None
-    extensions: list[str] = Field(default_factory=lambda: [".mp4", ".mkv", ".mov", ".webm", ".avi", ".m4v"])
+    # Folders/prefixes that catalog URIs may point into, besides the source each row was ingested from;
+    # anything else (a `..` path, a symlink out of the folder, an edited URI) is refused as `forbidden`.
+    source_roots: list[str] = Field(default_factory=list)
+    extensions: list[str] = Field(default_factory=lambda: list(ARCHIVE_EXTENSIONS))
     content_class: str = "unknown"
     # Files probed per wave. Probe rows (with each file's frame table) pass through the driver on their
     # way to the MERGE, and Spark Connect caps one upload at 128 MiB: 32 hour-long videos stay far below.

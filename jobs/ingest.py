@@ -22,7 +22,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--source", help="folder or URL prefix to scan (default: ingest.source of the profile)")
     g.add_argument("--content-class", help="content class recorded for new videos (default: ingest.content_class)")
     g.add_argument("--manifest", help="JSON list of rows with path/uri and optional video_id, content_class")
+    g.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run of the ingest")
     return p
+
+
+MAX_SKIPPED_SHOWN = 20
 
 
 def _main(args: argparse.Namespace) -> int:
@@ -38,8 +42,19 @@ def _main(args: argparse.Namespace) -> int:
         rep = ingest(eng.spark, cfg, tables, source=source, run_id=run_id, content_class=args.content_class or None,
                      manifest=manifest, user_metadata={"engine": eng.name, "code_version": code_version(),
                                                        "job_id": args.job_id, "job_run_id": args.job_run_id})
+    for uri, why in rep.skipped[:MAX_SKIPPED_SHOWN]:
+        print(f"skipped {uri}: {why}")
+    if len(rep.skipped) > MAX_SKIPPED_SHOWN:
+        print(f"... and {len(rep.skipped) - MAX_SKIPPED_SHOWN} more skipped files"
+              + (" (all are listed in the MLflow run)" if cfg.tracking.enabled else ""))
+    mlflow_note = ""
+    if cfg.tracking.enabled and not args.no_mlflow:
+        from jobs.tracking import log_ingest_run
+
+        mlflow_note = f"; mlflow run {log_ingest_run(cfg, rep, source)}"
     print(f"ingest {run_id}: listed {rep.listed}, new {rep.new}, changed {rep.changed}, unchanged {rep.unchanged}, "
-          f"probed ok {rep.probed_ok}, probe failed {rep.probed_failed}; catalog: {tables.videos.label}")
+          f"probed ok {rep.probed_ok}, probe failed {rep.probed_failed}, skipped {len(rep.skipped)}; "
+          f"catalog: {tables.videos.label}{mlflow_note}")
     return EXIT_OK
 
 

@@ -210,9 +210,10 @@ def run_restore(
         target=(cfg.model.target.mode, cfg.model.target.value, cfg.model.target.multiple),
         device=cfg.model.device, tasks_per_gpu=cfg.execution.tasks_per_gpu,
         torch_threads=cfg.execution.torch_threads,
+        source_roots=tuple(cfg.ingest.source_roots),
         decode=(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb, cfg.execution.decode_max_memory_mb),
     )
-    infos = videos.select("video_id", "info_json")
+    infos = videos.select("video_id", "info_json", "source_root")
     staged_count = [0]
     with _timed(report, "restore"), progress_bars.bar("segments", len(todo), show_progress) as bar:
         for wave_no, wave in enumerate(row_waves(todo, cfg.execution.wave_segments)):

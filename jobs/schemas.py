@@ -38,6 +38,9 @@ VIDEOS = struct(
     ("file_version", S),
     *((f.name, f.dataType) for f in PROBE_OUT.fields if f.name not in ("video_id", "uri")),
     ("ingest_run_id", S),
+    # The ingest source the file was found under: restore reads the file only inside it (or a root of
+    # ingest.source_roots), so a catalog value edited later cannot point the job elsewhere.
+    ("source_root", S),
 )
 
 # The planner's rows without their error columns (failed plans go to restorations), stamped by the driver.

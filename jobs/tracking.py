@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from jobs.config import JobConfig
+from seedvr.video.storage import sanitize_key_component
 
 if TYPE_CHECKING:
     from jobs.pipeline import RestoreReport
@@ -117,13 +118,13 @@ def score_distribution(restorations: pd.DataFrame) -> dict[str, float]:
 
 def _first_frame(url: str) -> np.ndarray | None:
     try:
-        from seedvr.video.decode import read_frames
+        from seedvr.video.decode import DecodeLimits, read_frames_isolated
         from seedvr.video.probe import probe
 
-        # Both files were already probed in the sandbox (the source at ingest) or written by this job.
-        info = probe(url, isolate=False)
+        # The source is untrusted media: probe and decode it in the sandbox, as everywhere else.
+        info = probe(url)
         mid = info.num_frames // 2
-        return read_frames(url, mid, mid + 1, info)[0]
+        return read_frames_isolated(url, mid, mid + 1, info, DecodeLimits())[0]
     except Exception:  # noqa: BLE001 - an artifact is nice to have, never a reason to fail the run
         return None
 
@@ -175,7 +176,23 @@ def _log_strips(cfg: JobConfig, report: RestoreReport) -> None:
                 continue
             try:
                 path = plots.frame_strip({"input": before[None], "restored": after[None]},
-                                         os.path.join(d, f"{r.video_id}.png"), indices=[0])
+                                         os.path.join(d, f"{sanitize_key_component(r.video_id)}.png"), indices=[0])
                 mlflow.log_artifact(str(path), artifact_path="strips")
             except Exception:  # noqa: BLE001 - an artifact is never a reason to fail the run
                 continue
+
+
+def log_ingest_run(cfg: JobConfig, report: Any, source: str) -> str:
+    """One MLflow run per ingest: counts, and every skipped file with its reason (`skipped.json`)."""
+    import mlflow
+
+    exp_id = open_experiment(cfg, cfg.tracking.experiment)
+    with mlflow.start_run(experiment_id=exp_id, run_name=f"ingest-{report.run_id[:8]}",
+                          tags={"seedvr.run_id": report.run_id, "seedvr.operation": "ingest"}) as run:
+        mlflow.log_param("source", scrub_url(source))
+        mlflow.log_metrics({k: float(getattr(report, k)) for k in
+                            ("listed", "new", "changed", "unchanged", "probed_ok", "probed_failed")}
+                           | {"skipped": float(len(report.skipped))})
+        mlflow.log_dict({"skipped": [{"uri": scrub_url(u), "reason": why} for u, why in report.skipped]},
+                        "skipped.json")
+        return run.info.run_id

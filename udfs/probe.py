@@ -39,16 +39,21 @@ class ProbeVideos(BatchStage):
 
     timeout_s: float = 60.0
     max_memory_mb: int = 2048
+    # Allowed source roots: a file outside them (a symlink out of the folder, say) is never opened.
+    roots: tuple[str, ...] | None = None
 
     output_schema = PROBE_OUT
 
     def process(self, batch: pd.DataFrame) -> pd.DataFrame:
         from seedvr.video.probe import probe
+        from seedvr.video.storage import check_under_roots
 
         rows = []
         for video_id, uri in zip(batch["video_id"], batch["uri"], strict=True):
             row: dict[str, Any] = {"video_id": video_id, "uri": uri, "probe_status": "ok"}
             try:
+                if self.roots is not None:
+                    check_under_roots(uri, self.roots)
                 info = probe(uri, timeout_s=self.timeout_s, max_memory_mb=self.max_memory_mb)
                 row.update(catalog_columns(info))
                 row["info_json"] = json.dumps(info.to_dict(), sort_keys=True, default=str)

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from seedvr.video.storage import check_under_roots
 from udfs import progress, segment_io
 from udfs.devices import device_slot, device_type
 from udfs.model_cache import ModelSpec, get_restorer, weights_digest
@@ -45,6 +46,8 @@ class RestoreSettings:
     torch_threads: int | None = None
     score: bool = True
     decode: tuple[float, float, int] | None = None  # DecodeLimits(timeout_s, window_mb, memory_mb)
+    # Where sources may be read from, besides each row's own `source_root` (recorded at ingest).
+    source_roots: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -113,6 +116,8 @@ class RestoreSegments:
                 restorer = self.setup(device)  # inside the try: a model that fails to load is a failed row
                 row["weights_sha256"] = weights_digest(restorer.info)
                 info = json.loads(r.info_json) if isinstance(r.info_json, str) else {}
+                row_root = getattr(r, "source_root", None)
+                check_under_roots(str(r.uri), (*s.source_roots, *([row_root] if isinstance(row_root, str) else [])))
                 frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, info,
                                              _limits(s))
                 t1 = time.perf_counter()

@@ -11,12 +11,13 @@ import contextlib
 import errno
 import hashlib
 import os
+import posixpath
 import re
 import shutil
 import stat
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import IO, Any
 
 import fsspec
@@ -24,6 +25,7 @@ from fsspec.core import url_to_fs
 
 from seedvr.errors import (
     ConfigError,
+    ForbiddenPathError,
     MissingObjectError,
     NotRegularFileError,
     PermissionDeniedError,
@@ -140,6 +142,29 @@ def exists(url: str) -> bool:
 
 _KINDS = ((stat.S_ISFIFO, "a FIFO (named pipe)"), (stat.S_ISCHR, "a character device"),
           (stat.S_ISBLK, "a block device"), (stat.S_ISSOCK, "a socket"), (stat.S_ISDIR, "a directory"))
+
+
+def location(url: str) -> str:
+    """A canonical form for containment checks: local paths fully resolved (`..` and symlinks), URLs with
+    their path normalised."""
+    path = local_path(url)
+    if path is not None:
+        return os.path.realpath(path)
+    fs, rpath = url_to_fs(url)
+    return fs.unstrip_protocol(posixpath.normpath(rpath))
+
+
+def check_under_roots(url: str, roots: Sequence[str]) -> None:
+    """Refuse a URI that is not inside one of the allowed source roots (after resolving `..` and symlinks),
+    so a crafted catalog value or a link in the source folder cannot make the job read elsewhere."""
+    where = location(url)
+    for root in roots:
+        base = location(root).rstrip("/")
+        if where == base or where.startswith(base + "/"):
+            return
+    allowed = ", ".join(repr(r) for r in roots) or "none configured"
+    raise ForbiddenPathError(f"{url}: outside the allowed source roots ({allowed}); add its folder to "
+                             "ingest.source_roots or move the file under one")
 
 
 def check_regular_file(url: str) -> None:
