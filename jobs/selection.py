@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from jobs.predicate import check_predicate
 from seedvr.errors import ConfigError
 
 
@@ -66,11 +67,8 @@ def validate_predicate(spark: Any, table: Any, predicate: str) -> None:
     `table` is a DataFrame, a TableRef, a catalog name or a Delta path. The check analyses the filter
     (limit 0: no data is read), so a typo fails before any GPU time is spent.
     """
-    if not predicate or not predicate.strip():
-        raise ConfigError("--predicate is empty; pass a SQL boolean expression such as \"content_class = 'archive'\"")
-    if ";" in predicate:
-        raise ConfigError(f"--predicate must be a single expression without ';', got {predicate!r}")
     df, label = _as_df(spark, table)
+    check_predicate(predicate, df.columns)  # parsed: only row-local constructs over the table's columns
     try:
         df.filter(predicate).limit(0).collect()
     except Exception as exc:  # noqa: BLE001 - engines raise different analysis errors

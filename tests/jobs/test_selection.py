@@ -86,3 +86,23 @@ def test_bad_dates_rejected() -> None:
         make_selection(date_from="yesterday")
     with pytest.raises(ConfigError, match="after"):
         make_selection(date_from="2026-02-01", date_to="2026-01-01")
+
+
+@pytest.mark.parametrize("predicate, refused", [
+    ("EXISTS (SELECT 1 FROM text.`/etc/passwd` WHERE value LIKE 'root:%')", "EXISTS"),
+    ("num_frames > (SELECT max(num_frames) FROM videos)", "subquery"),
+    ("reflect('java.lang.Thread', 'sleep', 1000) IS NULL", "'reflect'"),
+    ("input_file_name() LIKE '%passwd%'", "'input_file_name'"),
+    ("v.num_frames > 0", "names a table"),
+])
+def test_predicate_that_reaches_outside_the_row_is_refused(catalog, spark, predicate, refused) -> None:
+    _, tables = catalog
+    with pytest.raises(ConfigError, match="not allowed|names a table") as e:
+        validate_predicate(spark, tables.videos, predicate)
+    assert refused in str(e.value)
+
+
+def test_row_local_predicates_are_accepted(catalog, spark) -> None:
+    _, tables = catalog
+    validate_predicate(spark, tables.videos, "lower(content_class) IN ('archive', 'ai_generated') AND "
+                                            "num_frames BETWEEN 1 AND 10000 AND added_date >= date_sub(current_date(), 7)")
