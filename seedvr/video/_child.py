@@ -45,10 +45,14 @@ def _receive(sock: socket.socket) -> tuple[bytes, int | None] | None:
 
 
 def _inject_fault(what: str) -> None:
-    spec = os.environ.get("SEEDVR_DECODE_FAULT", "")
-    kind, _, needle = spec.partition(":")
-    if not needle or needle not in what:
-        return
+    """Test hook: SEEDVR_DECODE_FAULT="crash:<text>,hang:<text>,..." (see seedvr.video.sandbox.FAULT_ENV)."""
+    for spec in os.environ.get("SEEDVR_DECODE_FAULT", "").split(","):
+        kind, _, needle = spec.partition(":")
+        if needle and needle in what:
+            _fault(kind)
+
+
+def _fault(kind: str) -> None:
     if kind == "crash":
         os.kill(os.getpid(), signal.SIGSEGV)
     elif kind == "hang":

@@ -40,8 +40,8 @@ from seedvr.errors import (
     VideoTooLargeError,
 )
 
-# Test hook, read by the child: "crash:<text>", "hang:<text>" or "oom:<text>" makes every call whose
-# input name contains <text> crash (SIGSEGV), hang or exhaust its memory cap.
+# Test hook, read by the child: a comma-separated list of "crash:<text>", "hang:<text>" or "oom:<text>"
+# makes every call whose input name contains <text> crash (SIGSEGV), hang or exhaust its memory cap.
 FAULT_ENV = "SEEDVR_DECODE_FAULT"
 _HEADER = struct.Struct("!Q")
 IDLE_WORKERS_PER_CAP = 4
