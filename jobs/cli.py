@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -102,6 +103,9 @@ def run_main(fn: Callable[[argparse.Namespace], int], parser: argparse.ArgumentP
              argv: Sequence[str] | None) -> int:
     """Parse, run, map errors to exit codes with one clear line on stderr."""
     args = parser.parse_args(argv)
+    # The embedded engine logs through RUST_LOG, read when its server starts: its INFO/WARN lines
+    # (sessions, "aborting N task(s)") are engine chatter unless the user asks for it.
+    os.environ.setdefault("RUST_LOG", "info" if args.verbose else "error")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     try:

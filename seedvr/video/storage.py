@@ -90,12 +90,17 @@ def check_bucket(url: str) -> None:
         return
     fs, _ = url_to_fs(url)
     try:
-        found = fs.exists(bucket)
+        fs.info(bucket)
+        return
+    except FileNotFoundError:
+        pass
     except Exception as exc:  # noqa: BLE001 - endpoint down, bad credentials: one line naming the URL
+        if isinstance(exc, PermissionError):
+            raise ConfigError(f"{url}: access to bucket {bucket!r} denied ({first_line(exc)}); grant the job's "
+                              "identity access to it") from None
         raise ConfigError(f"{url}: cannot reach the object store ({first_line(exc)}); check the endpoint "
-                          "(AWS_ENDPOINT_URL) and the credentials") from None
-    if not found:
-        raise ConfigError(f"{url}: bucket {bucket!r} does not exist (or is not visible to these credentials); "
+                          "(AWS_ENDPOINT_URL), the network and the credentials") from None
+    raise ConfigError(f"{url}: bucket {bucket!r} does not exist (or is not visible to these credentials); "
                           "create it or fix the URL: the job never creates buckets")
 
 

@@ -59,7 +59,6 @@ def night(make_video, tmp_path_factory):
                                             "decode_max_memory_mb": 1024, "probe_timeout_s": 60})
     profile = write_profile(cfg, str(root / "profile.yaml"))
     ingest = _run("jobs.ingest", profile, "--source", str(src))
-    # A catalog value edited after ingest to point outside the source folder.
     return root, src, cfg, profile, ingest
 
 
@@ -83,7 +82,7 @@ def test_restore_finishes_with_every_bad_input_a_failed_row(night, spark) -> Non
     tables = table_refs(cfg.tables)
     # A catalog row edited to a traversal URI: its root check happens on the executor, before any open.
     good = tables.videos.read(spark).filter(f"uri = '{src}/good1.mp4'")
-    edited = good.selectExpr(*[f"'traversal-1' AS video_id" if c == "video_id" else
+    edited = good.selectExpr(*["'traversal-1' AS video_id" if c == "video_id" else
                                f"'{src}/../outside/secret.mp4' AS uri" if c == "uri" else c for c in good.columns])
     tables.videos.append(edited)
 
