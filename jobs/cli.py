@@ -19,10 +19,11 @@ from seedvr.errors import ConfigError
 EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
+EXIT_INTERRUPTED = 130
 
 EPILOG = """\
 exit codes: 0 done (also when the selection matched nothing, or some videos failed: see the
-restorations table); 1 unexpected error; 2 bad configuration, arguments, predicate, table schema,
+restorations table); 1 unexpected error; 130 interrupted (Ctrl-C); 2 bad configuration, arguments, predicate, table schema,
 or a run aborted because every segment of the first wave failed for a configuration cause.
 """
 
@@ -111,12 +112,26 @@ def run_main(fn: Callable[[argparse.Namespace], int], parser: argparse.ArgumentP
     try:
         return fn(args)
     except ConfigError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except Exception as exc:  # noqa: BLE001
+        return _fail(f"error: {exc}", EXIT_CONFIG, args.verbose)
+    except KeyboardInterrupt:
+        return _fail("interrupted: finished segments and videos are kept; run the same command to resume",
+                     EXIT_INTERRUPTED, args.verbose)
+    except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --verbose
         from seedvr.errors import SeedVRError
+        from seedvr.video.storage import first_line
 
         if isinstance(exc, SeedVRError) and exc.error_class in ("config", "checkpoint"):
-            print(f"error: {exc}", file=sys.stderr)
-            return EXIT_CONFIG
-        raise
+            return _fail(f"error: {exc}", EXIT_CONFIG, args.verbose)
+        if isinstance(exc, SeedVRError):
+            return _fail(f"error: {exc}", EXIT_FAILED, args.verbose)
+        return _fail(f"error: unexpected {first_line(exc)} (run again with --verbose for the traceback)",
+                     EXIT_FAILED, args.verbose)
+
+
+def _fail(line: str, code: int, verbose: bool) -> int:
+    if verbose:
+        import traceback
+
+        traceback.print_exc()
+    print(line, file=sys.stderr)
+    return code

@@ -78,7 +78,8 @@ class TargetConfig(_Frozen):
 
     mode: Literal["area", "short_side", "scale"] = "scale"
     value: float = 1.0
-    multiple: int = 2
+    # 1 keeps the exact size (odd sides are encoded 4:4:4); 2 rounds each side to even for 4:2:0.
+    multiple: int = 1
 
 
 class ModelConfig(_Frozen):
@@ -219,8 +220,14 @@ def _read_profile(profile: str, seen: tuple[str, ...] = ()) -> dict[str, Any]:
     if profile in seen:
         raise ConfigError(f"profile inheritance loops: {' -> '.join((*seen, profile))}")
     path = _profile_path(profile)
-    with open(path, encoding="utf-8") as f:
-        doc = yaml.safe_load(f) or {}
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = yaml.safe_load(f) or {}
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"profile {path} is not valid YAML{where}: {problem}; fix the file") from None
     if not isinstance(doc, dict):
         raise ConfigError(f"profile {path} must be a YAML mapping, got {type(doc).__name__}")
     parent = doc.pop("extends", None)

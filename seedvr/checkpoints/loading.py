@@ -17,7 +17,7 @@ from torch import nn
 from seedvr.checkpoints.build import build_dit, build_vae, dit_shapes, random_init, reset_buffers
 from seedvr.checkpoints.files import find_first, join, local_copy, sha256_file
 from seedvr.checkpoints.presets import PRESETS, TINY_TEXT_TOKENS, Preset, get_preset
-from seedvr.checkpoints.state_dict import read_state_dict
+from seedvr.checkpoints.state_dict import pickled_checkpoint_error, read_state_dict
 from seedvr.checkpoints.validate import Shapes, diff_shapes, shapes_of
 from seedvr.errors import CheckpointError, ConfigError
 
@@ -94,6 +94,8 @@ def load_text_embedding(url: str, cache_dir: str | os.PathLike | None = None) ->
     try:
         emb = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
+        if (refused := pickled_checkpoint_error(url, exc)) is not None:
+            raise refused from None
         raise CheckpointError(f"text embedding {url} could not be read ({exc}); download it again") from exc
     if not isinstance(emb, torch.Tensor) or emb.ndim != 2:
         raise CheckpointError(f"text embedding {url} must be one [tokens, dim] tensor, got {getattr(emb, 'shape', type(emb))}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import pickle
 import zipfile
 from pathlib import Path
 
@@ -49,13 +50,26 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
         raise CheckpointError(f"{path} holds a tensor dtype torch cannot read ({exc}); use fp16/bf16/fp32") from exc
 
 
+def pickled_checkpoint_error(path: object, exc: BaseException) -> CheckpointError | None:
+    """The error for a file that `weights_only=True` refused. torch's own message advises
+    weights_only=False, i.e. running the file's code: it is never repeated to the user."""
+    if not (isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc)):
+        return None
+    return CheckpointError(
+        f"{path} holds pickled Python objects besides tensors, which this job never executes; save a plain "
+        "state dict (torch.save(model.state_dict(), ...)) or convert it to .safetensors"
+    )
+
+
 def _read_torch(path: Path) -> dict[str, torch.Tensor]:
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-    except (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError) as exc:
-        raise _unreadable(path, "torch checkpoint", str(exc).splitlines()[0]) from exc
-    except Exception as exc:  # weights_only refuses pickled objects
-        raise CheckpointError(f"{path} could not be loaded safely with weights_only=True ({exc})") from exc
+    except Exception as exc:
+        if (refused := pickled_checkpoint_error(path, exc)) is not None:
+            raise refused from None
+        if isinstance(exc, (RuntimeError, zipfile.BadZipFile, EOFError, OSError, ValueError)):
+            raise _unreadable(path, "torch checkpoint", str(exc).splitlines()[0]) from exc
+        raise
     if not isinstance(obj, dict) or not all(isinstance(v, torch.Tensor) for v in obj.values()):
         raise CheckpointError(f"{path} does not hold a flat state dict of tensors (got {type(obj).__name__})")
     return obj

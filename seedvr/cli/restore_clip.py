@@ -64,11 +64,11 @@ def _target(args: argparse.Namespace) -> Any:
     from seedvr.restorer import TargetSize
 
     if args.short_side is not None:
-        return TargetSize.by_short_side(args.short_side, multiple=2)
+        return TargetSize.by_short_side(args.short_side, multiple=1)
     if args.area is not None:
-        return TargetSize.by_area(args.area, multiple=2)
+        return TargetSize.by_area(args.area, multiple=1)
     if args.target_scale is not None:
-        return TargetSize.by_scale(args.target_scale, multiple=2)
+        return TargetSize.by_scale(args.target_scale, multiple=1)
     return None
 
 

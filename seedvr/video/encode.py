@@ -24,6 +24,9 @@ _SVT_PRESETS = {"ultrafast": "12", "superfast": "11", "veryfast": "10", "faster"
                 "medium": "6", "slow": "4", "slower": "3", "veryslow": "2"}
 _CONTAINERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm"}
 
+# Encoders that take 4:4:4 input, used for odd frame sizes that 4:2:0 cannot hold.
+CODECS_WITH_444 = ("libx264", "libx265")
+
 
 @dataclass(frozen=True)
 class EncodeSettings:
@@ -59,10 +62,16 @@ class EncodeSettings:
     def use_ten_bit(self, high_bit_depth: bool, hdr: bool) -> bool:
         return self.ten_bit if self.ten_bit is not None else (high_bit_depth or hdr)
 
-    def resolved_pix_fmt(self, ten_bit: bool) -> str:
+    def resolved_pix_fmt(self, ten_bit: bool, odd_size: bool = False) -> str:
+        """The encoder's pixel format. 4:2:0 needs even sides, so an odd-sized picture is encoded 4:4:4
+        (High 4:4:4 in x264, Main 4:4:4 in x265) rather than cropped: every source pixel is kept."""
         if self.is_lossless:
             return "gbrp16le" if ten_bit else "bgr0"
-        return self.pix_fmt or ("yuv420p10le" if ten_bit else "yuv420p")
+        if self.pix_fmt:
+            return self.pix_fmt
+        if odd_size and self.codec in CODECS_WITH_444:
+            return "yuv444p10le" if ten_bit else "yuv444p"
+        return "yuv420p10le" if ten_bit else "yuv420p"
 
     def codec_options(self, hdr: HdrMetadata | None = None) -> dict[str, str]:
         """Encoder options; HDR10 static metadata goes into x265/SVT-AV1 private params."""
@@ -123,11 +132,11 @@ class VideoWriter:
         self.settings = settings
         self.container = container
         self.ten_bit = ten_bit
-        self.pix_fmt = settings.resolved_pix_fmt(ten_bit)
+        self.pix_fmt = settings.resolved_pix_fmt(ten_bit, odd_size=bool(width % 2 or height % 2))
         if not settings.is_lossless and self.pix_fmt.startswith(("yuv420", "nv12")) and (width % 2 or height % 2):
             raise ConfigError(
                 f"{settings.codec} with {self.pix_fmt} needs an even frame size, got {width}x{height}; "
-                "choose a target size with multiple=2, or pix_fmt='yuv444p'"
+                "choose a target size with multiple=2, or a codec with 4:4:4 (libx264, libx265)"
             )
         rate = rate or Fraction(25)
         s = container.add_stream(settings.codec, rate=rate.limit_denominator(1001 * 1000),

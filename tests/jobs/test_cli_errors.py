@@ -1,0 +1,48 @@
+"""Errors a user meets at the console are one line naming the thing and the fix; exit codes as documented."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import torch
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _run(*args: str, cwd: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", *args], cwd=cwd, capture_output=True, text=True, timeout=300,
+                          env={**os.environ, "PYTHONPATH": REPO})
+
+
+def test_profile_that_is_not_yaml(tmp_path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("tables:\n  root: [unclosed\nmodel: {preset: tiny-v2\n")
+    for script in ("jobs.restore", "jobs.ingest"):
+        extra = ("--source", str(tmp_path)) if script == "jobs.ingest" else ()
+        proc = _run(script, "--profile", str(bad), *extra, cwd=str(tmp_path))
+        assert proc.returncode == 2, proc.stderr
+        lines = proc.stderr.strip().splitlines()
+        assert len(lines) == 1 and "Traceback" not in proc.stderr
+        assert f"profile {bad} is not valid YAML at line" in lines[0] and "fix the file" in lines[0]
+
+
+class _Evil:
+    def __reduce__(self):  # what a hostile checkpoint would run if it were unpickled
+        return (os.system, ("touch pwned",))
+
+
+def test_pickled_checkpoint_is_refused_without_torch_advice(tmp_path, make_video) -> None:
+    small_video = make_video("pickled-in", frames=5)
+    weights = tmp_path / "weights"
+    weights.mkdir()
+    for name in ("dit.pth", "vae.pth", "pos_emb.pt", "neg_emb.pt"):
+        torch.save({"model": _Evil()}, weights / name)
+    out = tmp_path / "out.mp4"
+    proc = _run("seedvr.cli.restore_clip", small_video, str(out), "--preset", "tiny-v2", "--weights", str(weights),
+                cwd=str(tmp_path))
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "pickled Python objects" in proc.stderr and "weights_only=False" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "pwned").exists() and not out.exists()
