@@ -72,11 +72,12 @@ def _serve(payload: bytes, fd: int | None, max_memory_mb: int) -> tuple:
         dt = np.dtype(dtype)
         buf = mmap.mmap(fd, int(np.prod(shape)) * dt.itemsize)
         try:
-            out = np.frombuffer(buf, dtype=dt).reshape(shape)
-            fn(out, *args, **kwargs)
-            del out
+            fn(np.frombuffer(buf, dtype=dt).reshape(shape), *args, **kwargs)
         finally:
-            buf.close()
+            try:
+                buf.close()
+            except BufferError:
+                pass  # a failed call's traceback still holds a view; the mapping goes when it is collected
         return ("ok", None)
     except MemoryError as exc:
         return ("err", "VideoTooLargeError", f"exceeded the memory cap of {max_memory_mb} MB ({exc})")

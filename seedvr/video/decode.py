@@ -87,6 +87,12 @@ def _iter_views(url: str, start: int, stop: int, info: VideoInfo, *, threads: in
                             f"{info.url}: frame {start + i} (pts {expected[i]}) could not be decoded "
                             f"(next decodable pts {frame.pts}); the stream is damaged: re-encode it"
                         )
+                    if (frame.width, frame.height) != (info.width, info.height):
+                        # Checked before conversion: the scaler would fail with a bare "returned 22".
+                        raise CorruptVideoError(
+                            f"{info.url}: frame size changed mid-stream to {frame.width}x{frame.height} at frame "
+                            f"{start + i} (probed {info.width}x{info.height}); re-encode the file at one size"
+                        )
                     yield to_rgb(frame)
                     i += 1
                     if i == len(expected):
@@ -167,11 +173,6 @@ def _fill_from_dict(out: np.ndarray, url: str, start: int, stop: int, info: dict
 def _fill(out: np.ndarray, url: str, start: int, stop: int, info: VideoInfo, threads: int) -> None:
     n = 0
     for n, frame in enumerate(_iter_views(url, start, stop, info, threads=threads), start=1):
-        if frame.shape != out.shape[1:]:
-            raise CorruptVideoError(
-                f"{info.url}: frame size changed mid-stream to {frame.shape[1]}x{frame.shape[0]} "
-                f"(probed {info.width}x{info.height}); re-encode the file at one size"
-            )
         out[n - 1] = frame
     assert n == out.shape[0]
 

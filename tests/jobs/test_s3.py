@@ -71,3 +71,6 @@ def test_console_scripts_on_s3_with_a_failed_video_and_a_missing_bucket(make_vid
     assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr[-3000:]
     assert f"bucket {missing!r} does not exist" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     assert not fs.exists(missing)  # the job never creates buckets
+    no_tables = run("jobs.restore", "--no-mlflow", "--tables-root", f"s3://{missing}/tables")
+    assert no_tables.returncode == 2 and "Traceback" not in no_tables.stderr, no_tables.stderr[-3000:]
+    assert f"bucket {missing!r} does not exist" in no_tables.stderr and "NoSuchBucket" not in no_tables.stderr
