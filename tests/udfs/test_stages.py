@@ -44,7 +44,7 @@ def test_restore_stage_failure_is_a_row(make_video, tmp_path) -> None:
     url = make_video("r", frames=5, folder=str(tmp_path))
     info = json.dumps(probe(url).to_dict())
     batch = pd.DataFrame({"video_id": ["ok", "gone"], "uri": [url, str(tmp_path / "gone.mp4")],
-                          "file_version": ["f", "f"], "info_json": [info, info], "segment_index": [0, 0],
+                          "file_version": ["f", "f"], "info_json": [info, info], "source_root": [str(tmp_path)] * 2, "segment_index": [0, 0],
                           "window_start": [0, 0], "first_output": [0, 0], "last_output": [4, 4]})
     stage = RestoreSegments(RestoreSettings(model=ModelSpec.make("identity"), config_hash="h",
                                             output_root=str(tmp_path / "out")))
