@@ -70,7 +70,8 @@ def _serve(payload: bytes, fd: int | None, max_memory_mb: int) -> tuple:
         import numpy as np
 
         dt = np.dtype(dtype)
-        buf = mmap.mmap(fd, int(np.prod(shape)) * dt.itemsize)
+        # Populated at map time: the decoder writes every page, and one bulk allocation beats per-page faults.
+        buf = mmap.mmap(fd, int(np.prod(shape)) * dt.itemsize, flags=mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0))
         try:
             fn(np.frombuffer(buf, dtype=dt).reshape(shape), *args, **kwargs)
         finally:

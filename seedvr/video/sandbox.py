@@ -44,6 +44,8 @@ from seedvr.errors import (
 # makes every call whose input name contains <text> crash (SIGSEGV), hang or exhaust its memory cap.
 FAULT_ENV = "SEEDVR_DECODE_FAULT"
 _HEADER = struct.Struct("!Q")
+# Map the frames with their page tables filled in one call (Linux), rather than one fault per 4 KiB page.
+_MAP_FLAGS = mmap.MAP_SHARED | getattr(mmap, "MAP_POPULATE", 0)
 IDLE_WORKERS_PER_CAP = 4
 
 
@@ -229,7 +231,7 @@ class WorkerPool:
                 raise _rebuild(name, message if message.startswith(what) else f"{what}: {message}")
             if fd is None:
                 return body[0]
-            buf = mmap.mmap(fd, nbytes)
+            buf = mmap.mmap(fd, nbytes, flags=_MAP_FLAGS)
             return np.frombuffer(buf, dtype=dtype).reshape(out_shape)
         finally:
             if fd is not None:
