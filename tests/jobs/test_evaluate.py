@@ -119,3 +119,25 @@ def test_catalog_rows_without_reference_get_no_reference_scores(tmp_path):
     ai = csv.loc[rows[0]["video_id"]]
     assert pd.isna(ai["psnr_mean"]) and ai["sharpness_mean"] > 0 and (ai["out_width"], ai["out_height"]) == (96, 64)
     assert 10 < csv.loc[rows[1]["video_id"], "psnr_mean"] < 60  # heavily degraded archive clip vs its truth
+
+
+def test_console_script_with_broken_and_special_files_exits_0(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    lq_dir, hq_dir = _pairs(tmp_path, n=1, frames=5)
+    (lq_dir / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(1024))
+    os.mkfifo(lq_dir / "pipe.mp4")
+    out = tmp_path / "report"
+    proc = subprocess.run([sys.executable, "-m", "jobs.evaluate", "--lq", str(lq_dir), "--hq", str(hq_dir),
+                           "--out", str(out), "--no-delta", "--no-mlflow", "--no-plots",
+                           "--set", f"storage.work_dir={tmp_path / 'work'}"], cwd=repo, capture_output=True,
+                          text=True, timeout=300, env={**os.environ, "PYTHONPATH": repo})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Traceback" not in proc.stderr
+    rows = pd.read_csv(out / "evaluation.csv").set_index("video_id")
+    assert rows.loc["pipe", "error_class"] == "not_a_file"
+    assert rows.loc["broken", "error_class"] not in ("internal", None)
+    assert rows.loc["clip0", "psnr_mean"] > 30
