@@ -46,3 +46,19 @@ def test_pickled_checkpoint_is_refused_without_torch_advice(tmp_path, make_video
     assert "pickled Python objects" in proc.stderr and "weights_only=False" not in proc.stderr
     assert "Traceback" not in proc.stderr
     assert not (tmp_path / "pwned").exists() and not out.exists()
+
+
+def test_object_store_that_is_down_is_one_line(tmp_path) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "PYTHONPATH": REPO, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_MAX_ATTEMPTS": "1",
+           "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    proc = subprocess.run([sys.executable, "-m", "jobs.ingest", "--source", "s3://archive/incoming/",
+                           "--tables-root", str(tmp_path / "tables"), "--work-dir", str(tmp_path), "--no-mlflow"],
+                          cwd=str(tmp_path), capture_output=True, text=True, timeout=300, env=env)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "cannot reach the object store" in lines[0] and "s3://archive/incoming/" in lines[0]
