@@ -40,3 +40,25 @@ def test_one_run_with_params_metrics_and_artifacts(spark, make_video, tmp_path) 
     assert {"scores", "strips"} <= files
     strips = [f.path for f in client.list_artifacts(rep.mlflow_run_id, "strips")]
     assert len(strips) == 2 and all(s.endswith(".png") for s in strips)
+
+
+def test_frame_strips_of_a_crafted_video_id_stay_in_the_run(spark, make_video, tmp_path) -> None:
+    import os
+
+    from mlflow.tracking import MlflowClient
+
+    paths = make_catalog(make_video, str(tmp_path / "src"), n=1, frames=5)
+    hostile = "../../../../../../tmp/strip-escape"
+    if os.path.exists("/tmp/strip-escape.png"):
+        os.remove("/tmp/strip-escape.png")
+    cfg = tiny_config(str(tmp_path), tracking={"enabled": True, "experiment": "crafted"})
+    tables = table_refs(cfg.tables)
+    ensure_tables(spark, tables)
+    ingest(spark, cfg, tables, source=str(tmp_path / "src"), run_id="i",
+           manifest=[{"path": paths[0], "video_id": hostile}])
+    rep = run_restore(spark, cfg, make_selection())
+    assert rep.videos_ok == 1 and rep.mlflow_run_id
+    assert not os.path.exists("/tmp/strip-escape.png")
+    client = MlflowClient(tracking_uri(cfg))
+    names = [a.path for a in client.list_artifacts(rep.mlflow_run_id, "strips")]
+    assert len(names) == 1 and names[0].startswith("strips/tmp_strip-escape-") and ".." not in names[0]
