@@ -131,6 +131,8 @@ class _Worker:
         return b"".join(chunks)
 
     def exit_code(self) -> int:
+        """The status of a worker that hung up (it has exited or is about to)."""
+        self.sock.close()
         try:
             return self.proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
