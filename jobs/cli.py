@@ -117,8 +117,7 @@ def run_main(fn: Callable[[argparse.Namespace], int], parser: argparse.ArgumentP
         return _fail("interrupted: finished segments and videos are kept; run the same command to resume",
                      EXIT_INTERRUPTED, args.verbose)
     except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --verbose
-        from seedvr.errors import SeedVRError
-        from seedvr.video.storage import first_line
+        from seedvr.errors import SeedVRError, first_line
 
         if isinstance(exc, SeedVRError) and exc.error_class in ("config", "checkpoint"):
             return _fail(f"error: {exc}", EXIT_CONFIG, args.verbose)

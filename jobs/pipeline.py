@@ -38,6 +38,7 @@ from jobs.staging import (
 from jobs.tables import commit_metadata, conform, ensure_tables, merge, row_waves, table_refs
 from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError
+from seedvr.video.decode import DecodeLimits
 from udfs.model_cache import ModelSpec
 from udfs.plan import PlanSegments
 from udfs.restore_segments import RestoreSegments, RestoreSettings
@@ -211,7 +212,8 @@ def run_restore(
         device=cfg.model.device, tasks_per_gpu=cfg.execution.tasks_per_gpu,
         torch_threads=cfg.execution.torch_threads,
         source_roots=tuple(cfg.ingest.source_roots),
-        decode=(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb, cfg.execution.decode_max_memory_mb),
+        decode=DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,
+                            cfg.execution.decode_max_memory_mb),
     )
     infos = videos.select("video_id", "info_json", "source_root")
     staged_count = [0]

@@ -15,7 +15,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
-from seedvr.errors import ConfigError
+from seedvr.errors import ConfigError, first_line
 
 # Row-local node types: operators, literals, and scalar functions whose value depends only on their
 # arguments (or on the date, for CURRENT_DATE-style windows such as "added in the last week").
@@ -55,8 +55,8 @@ def check_predicate(predicate: str, columns: Iterable[str]) -> None:
     try:
         statements = sqlglot.parse(predicate, read="spark")
     except ParseError as exc:
-        first = str(exc).strip().splitlines()[0][:200]
-        raise ConfigError(f"--predicate {predicate!r} is not a valid filter: it does not parse as SQL ({first})") from None
+        raise ConfigError(f"--predicate {predicate!r} is not a valid filter: it does not parse as SQL "
+                          f"({first_line(exc)})") from None
     if len(statements) != 1 or statements[0] is None:
         raise ConfigError(f"--predicate must be a single expression without ';', got {predicate!r}")
     tree = statements[0]

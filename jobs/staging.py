@@ -12,8 +12,8 @@ from typing import Any
 
 from jobs.schemas import SEGMENT_RESULTS
 from jobs.tables import Tables, conform, merge
-from seedvr.errors import ConfigError
-from seedvr.video.storage import atomic_write, check_bucket, first_line, remove
+from seedvr.errors import ConfigError, first_line
+from seedvr.video.storage import atomic_write, check_bucket, remove
 
 # Test hook: SIGKILL this process right after the N-th staging append (kill/resume tests).
 KILL_AFTER_STAGED_ENV = "SEEDVR_KILL_AFTER_STAGED"

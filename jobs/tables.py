@@ -163,10 +163,11 @@ def ensure_table(spark: Any, ref: TableRef, schema: StructType) -> list[str]:
 
 def ensure_tables(spark: Any, tables: Tables) -> dict[str, list[str]]:
     """All five tables. Checks every table before creating any, so a bad config changes nothing."""
-    from seedvr.video.storage import check_bucket
+    from seedvr.video.storage import bucket_of, check_bucket
 
-    for bucket_url in sorted({r.path for r in tables.all() if r.path}):
-        check_bucket(bucket_url)  # a missing tables bucket is one line naming it, not the engine's XML
+    # A missing tables bucket is one line naming it, not the engine's XML; one request per bucket.
+    for url in {bucket_of(r.path): r.path for r in tables.all() if r.path and bucket_of(r.path)}.values():
+        check_bucket(url)
     existing = {}
     for ref in tables.all():
         actual = _existing_schema(spark, ref)

@@ -102,6 +102,12 @@ class OutOfMemoryError(SeedVRError):
     error_class = "oom"
 
 
+def first_line(exc: BaseException) -> str:
+    """`Type: first line of the message`, bounded: what a one-line error shows of a library exception."""
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
+
+
 def error_class_of(exc: BaseException) -> str:
     """Map any exception to the stable cause string stored in result tables."""
     if isinstance(exc, SeedVRError):

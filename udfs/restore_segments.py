@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from seedvr.video.decode import DecodeLimits
 from seedvr.video.storage import check_under_roots
 from udfs import progress, segment_io
 from udfs.devices import device_slot, device_type
@@ -45,7 +46,7 @@ class RestoreSettings:
     tasks_per_gpu: int = 1
     torch_threads: int | None = None
     score: bool = True
-    decode: tuple[float, float, int] | None = None  # DecodeLimits(timeout_s, window_mb, memory_mb)
+    decode: DecodeLimits = field(default_factory=DecodeLimits)
     # Where sources may be read from, besides each row's own `source_root` (recorded at ingest).
     source_roots: tuple[str, ...] = ()
     extra: Mapping[str, Any] = field(default_factory=dict)
@@ -58,12 +59,6 @@ def _target(settings: RestoreSettings) -> Any:
 
     mode, value, multiple = settings.target
     return TargetSize(mode, float(value), int(multiple))  # type: ignore[arg-type]
-
-
-def _limits(settings: RestoreSettings) -> Any:
-    from seedvr.video.decode import DecodeLimits
-
-    return DecodeLimits(*settings.decode) if settings.decode else DecodeLimits()
 
 
 def segment_scores(source: Any, restored: Any) -> dict[str, float]:
@@ -116,10 +111,10 @@ class RestoreSegments:
                 restorer = self.setup(device)  # inside the try: a model that fails to load is a failed row
                 row["weights_sha256"] = weights_digest(restorer.info)
                 info = json.loads(r.info_json) if isinstance(r.info_json, str) else {}
-                row_root = getattr(r, "source_root", None)
-                check_under_roots(str(r.uri), (*s.source_roots, *([row_root] if isinstance(row_root, str) else [])))
+                roots = (*s.source_roots, r.source_root) if isinstance(r.source_root, str) else s.source_roots
+                check_under_roots(str(r.uri), roots)
                 frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, info,
-                                             _limits(s))
+                                                s.decode)
                 t1 = time.perf_counter()
                 restored = restorer.restore(frames, seed=seed, target=_target(s))
                 t2 = time.perf_counter()

@@ -7,18 +7,20 @@ in the key keeps an edited source's segments apart from the old ones. Catalog-de
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+if TYPE_CHECKING:
+    from seedvr.video.decode import DecodeLimits
 
-def read_window(uri: str, start: int, stop: int, info: dict[str, Any], limits: Any = None) -> np.ndarray:
-    """Frames [start, stop) of `uri`, exact, using the probe's frame table; decoded in a sandboxed worker
-    under `limits` (a seedvr.video.decode.DecodeLimits; defaults when None)."""
-    from seedvr.video.decode import DecodeLimits, read_frames_isolated
+
+def read_window(uri: str, start: int, stop: int, info: dict[str, Any], limits: DecodeLimits) -> np.ndarray:
+    """Frames [start, stop) of `uri`, exact, using the probe's frame table; decoded in a sandboxed worker."""
+    from seedvr.video.decode import read_frames_isolated
     from seedvr.video.info import VideoInfo
 
-    return read_frames_isolated(uri, start, stop, VideoInfo.from_dict(info), limits or DecodeLimits(), threads=1)
+    return read_frames_isolated(uri, start, stop, VideoInfo.from_dict(info), limits, threads=1)
 
 
 def intermediate_url(output_root: str, config_hash: str, video_id: str, file_version: str, index: int) -> str:

@@ -161,13 +161,8 @@ def read_frames_isolated(url: str, start: int, stop: int, info: VideoInfo, limit
     check_window_budget(info, stop - start, limits.window_mb)
     check_regular_file(url)
     shape = (stop - start, info.height, info.width, 3)
-    return pool_for(limits.memory_mb).call(_fill_from_dict, url, start, stop, info.to_dict(), threads,
-                                           what=info.url, timeout_s=limits.timeout_s, out_shape=shape,
-                                           out_dtype=frame_dtype(info))
-
-
-def _fill_from_dict(out: np.ndarray, url: str, start: int, stop: int, info: dict, threads: int) -> None:
-    _fill(out, url, start, stop, VideoInfo.from_dict(info), threads)
+    return pool_for(limits.memory_mb).call(_fill, url, start, stop, info, threads, what=info.url,
+                                           timeout_s=limits.timeout_s, out_shape=shape, out_dtype=frame_dtype(info))
 
 
 def _fill(out: np.ndarray, url: str, start: int, stop: int, info: VideoInfo, threads: int) -> None:

@@ -31,6 +31,7 @@ from seedvr.errors import (
     PermissionDeniedError,
     SeedVRError,
     VideoError,
+    first_line,
 )
 
 _SAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -91,23 +92,15 @@ def check_bucket(url: str) -> None:
     fs, _ = url_to_fs(url)
     try:
         fs.info(bucket)
-        return
     except FileNotFoundError:
-        pass
+        raise ConfigError(f"{url}: bucket {bucket!r} does not exist (or is not visible to these credentials); "
+                          "create it or fix the URL: the job never creates buckets") from None
+    except PermissionError as exc:
+        raise ConfigError(f"{url}: access to bucket {bucket!r} denied ({first_line(exc)}); grant the job's "
+                          "identity access to it") from None
     except Exception as exc:  # noqa: BLE001 - endpoint down, bad credentials: one line naming the URL
-        if isinstance(exc, PermissionError):
-            raise ConfigError(f"{url}: access to bucket {bucket!r} denied ({first_line(exc)}); grant the job's "
-                              "identity access to it") from None
         raise ConfigError(f"{url}: cannot reach the object store ({first_line(exc)}); check the endpoint "
                           "(AWS_ENDPOINT_URL), the network and the credentials") from None
-    raise ConfigError(f"{url}: bucket {bucket!r} does not exist (or is not visible to these credentials); "
-                          "create it or fix the URL: the job never creates buckets")
-
-
-def first_line(exc: BaseException) -> str:
-    """`Type: first line of the message`, bounded: what a one-line error shows of a library exception."""
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0][:200]}" if text else type(exc).__name__
 
 
 def map_storage_error(exc: BaseException, url: str, *, write: bool = False) -> SeedVRError:
