@@ -14,13 +14,13 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from jobs.catalog import ingest
+from jobs.catalog.register import ingest
 from jobs.cli import EXIT_OK, add_model_flags, base_parser, config_from_args, run_main
 from jobs.engine import session
-from jobs.pipeline import run_restore
 from jobs.provenance import new_run_id
-from jobs.selection import make_selection
-from jobs.summary import print_summary
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection
+from jobs.restore.summary import print_summary
 from jobs.tables import ensure_tables, table_refs
 
 

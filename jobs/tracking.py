@@ -21,7 +21,7 @@ from jobs.config import JobConfig
 from seedvr.video.storage import sanitize_key_component
 
 if TYPE_CHECKING:
-    from jobs.pipeline import RestoreReport
+    from jobs.restore.pipeline import RestoreReport
 
 _SECRETY = re.compile(r"(key|secret|token|password|credential)", re.I)
 

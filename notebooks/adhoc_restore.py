@@ -32,7 +32,7 @@ if on_databricks and os.path.isdir(os.path.join(BUNDLE_ROOT, "conf")):
     # Prefer the bundle's synced profiles (editable in the workspace) over the copies in the wheel.
     os.environ.setdefault("SEEDVR_CONF_DIR", os.path.join(BUNDLE_ROOT, "conf"))
 
-from jobs.notebook_support import NotebookContext  # noqa: E402 - after the import path is set
+from jobs.databricks.notebook_support import NotebookContext  # noqa: E402 - after the import path is set
 
 nb = NotebookContext(globals())
 widget, show = nb.widget, nb.show
@@ -88,8 +88,8 @@ print(f"profile {cfg.profile}, engine {engine.name}, preset {cfg.model.preset}, 
 
 # COMMAND ----------
 
-from jobs import sizing  # noqa: E402
-from jobs.selection import apply_selection, make_selection, validate_predicate  # noqa: E402
+from jobs.databricks import sizing  # noqa: E402
+from jobs.restore.selection import apply_selection, make_selection, validate_predicate  # noqa: E402
 from jobs.tables import table_refs  # noqa: E402
 
 if not predicate and not ids:
@@ -116,7 +116,7 @@ show(selected.select("video_id", "uri", "content_class", "added_date", "num_fram
 
 # COMMAND ----------
 
-from jobs.pipeline import run_restore  # noqa: E402
+from jobs.restore.pipeline import run_restore  # noqa: E402
 
 report = run_restore(spark, cfg, selection, engine=engine.name, job_id=job_id or None,
                      job_run_id=job_run_id or None, log=print)

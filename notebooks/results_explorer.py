@@ -32,7 +32,7 @@ if on_databricks and os.path.isdir(os.path.join(BUNDLE_ROOT, "conf")):
     # Prefer the bundle's synced profiles (editable in the workspace) over the copies in the wheel.
     os.environ.setdefault("SEEDVR_CONF_DIR", os.path.join(BUNDLE_ROOT, "conf"))
 
-from jobs.notebook_support import NotebookContext  # noqa: E402 - after the import path is set
+from jobs.databricks.notebook_support import NotebookContext  # noqa: E402 - after the import path is set
 
 nb = NotebookContext(globals())
 widget, show, show_png = nb.widget, nb.show, nb.show_png

@@ -366,7 +366,7 @@ def job_clusters() -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize("target", ["dev", "prod"])
 def test_gpu_cluster_schedules_one_gpu_per_task_without_aqe_coalescing(target: str) -> None:
-    from jobs import sizing
+    from jobs.databricks import sizing
 
     for name, raw in job_clusters():
         cluster = resolve(raw, target)
@@ -392,7 +392,7 @@ def test_all_jobs_share_one_cluster_definition() -> None:
 
 @pytest.mark.parametrize("target", ["dev", "prod"])
 def test_target_preset_fits_its_node_type(target: str) -> None:
-    from jobs import sizing
+    from jobs.databricks import sizing
 
     values = variables_for(target)
     sizing.check_preset_fits(values["preset"], values["gpu_node_type"])

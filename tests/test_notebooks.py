@@ -45,10 +45,10 @@ def nb_spark(request: pytest.FixtureRequest) -> Any:
 @pytest.fixture(scope="module")
 def catalog(nb_spark: Any, tmp_path_factory: pytest.TempPathFactory) -> SimpleNamespace:
     """Two sample clips ingested; the first restored (several segments, so the curves have joins)."""
-    from jobs.catalog import ingest
+    from jobs.catalog.register import ingest
     from jobs.config import load_config
-    from jobs.pipeline import run_restore
-    from jobs.selection import make_selection
+    from jobs.restore.pipeline import run_restore
+    from jobs.restore.selection import make_selection
     from jobs.tables import ensure_tables, table_refs
     from seedvr.synthetic.catalog import make_sample_catalog
 
@@ -117,12 +117,12 @@ def test_adhoc_restore_restores_the_selected_rows_only(nb_spark: Any, catalog: S
 def test_adhoc_restore_refuses_bad_input_before_any_restore(
     nb_spark: Any, catalog: SimpleNamespace, monkeypatch: pytest.MonkeyPatch, widgets: dict[str, str], message: str
 ) -> None:
-    import jobs.pipeline
+    import jobs.restore.pipeline
 
     def no_restore(*a: object, **k: object) -> None:
         raise AssertionError("the restore must not start on bad input")
 
-    monkeypatch.setattr(jobs.pipeline, "run_restore", no_restore)
+    monkeypatch.setattr(jobs.restore.pipeline, "run_restore", no_restore)
     with pytest.raises(ConfigError, match=message.replace("(", r"\(").replace(")", r"\)")):
         run_notebook(ADHOC, nb_spark, monkeypatch, profile=catalog.profile, **widgets)
 

@@ -7,9 +7,9 @@ import os
 
 import pytest
 
-from jobs.catalog import ingest
-from jobs.pipeline import JobAborted, run_restore
-from jobs.selection import make_selection
+from jobs.catalog.register import ingest
+from jobs.restore.pipeline import JobAborted, run_restore
+from jobs.restore.selection import make_selection
 from jobs.tables import ensure_tables, table_refs
 from seedvr.errors import ConfigError
 from tests.jobs.helpers import make_catalog, table_records, tiny_config

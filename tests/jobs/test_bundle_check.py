@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs import bundle_check
+from jobs.databricks import bundle_check
 
 GOOD = ["--catalog=main", "--schema=seedvr", "--preset=tiny-v2", "--weights=/nowhere", "--output-root=/tmp/out",
         "--node-type=g6e.xlarge", "--gpus-per-node=1", "--gpu-slots=2", "--workers=2"]

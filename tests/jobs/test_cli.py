@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 from pyspark.sql.types import StringType, StructField, StructType
 
-from jobs import demo, ingest, restore
+from jobs import demo
+from jobs.catalog import command as ingest
+from jobs.restore import command as restore
 from jobs.tables import table_refs
 from tests.jobs.helpers import make_catalog, tiny_config, write_profile
 

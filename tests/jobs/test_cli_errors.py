@@ -19,8 +19,8 @@ def _run(*args: str, cwd: str) -> subprocess.CompletedProcess:
 def test_profile_that_is_not_yaml(tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("tables:\n  root: [unclosed\nmodel: {preset: tiny-v2\n")
-    for script in ("jobs.restore", "jobs.ingest"):
-        extra = ("--source", str(tmp_path)) if script == "jobs.ingest" else ()
+    for script in ("jobs.restore.command", "jobs.catalog.command"):
+        extra = ("--source", str(tmp_path)) if script == "jobs.catalog.command" else ()
         proc = _run(script, "--profile", str(bad), *extra, cwd=str(tmp_path))
         assert proc.returncode == 2, proc.stderr
         lines = proc.stderr.strip().splitlines()
@@ -56,7 +56,7 @@ def test_object_store_that_is_down_is_one_line(tmp_path) -> None:
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": REPO, "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}", "AWS_MAX_ATTEMPTS": "1",
            "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
-    proc = subprocess.run([sys.executable, "-m", "jobs.ingest", "--source", "s3://archive/incoming/",
+    proc = subprocess.run([sys.executable, "-m", "jobs.catalog.command", "--source", "s3://archive/incoming/",
                            "--tables-root", str(tmp_path / "tables"), "--work-dir", str(tmp_path), "--no-mlflow"],
                           cwd=str(tmp_path), capture_output=True, text=True, timeout=300, env=env)
     assert proc.returncode == 2, proc.stderr[-2000:]

@@ -4,9 +4,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from jobs.evaluate import main, parse_preset
-from jobs.evaluate_core import restore_clip
-from jobs.evaluate_pairs import pairs_from_folders, pairs_from_rows
+from jobs.evaluate.command import main, parse_preset
+from jobs.evaluate.core import restore_clip
+from jobs.evaluate.pairs import pairs_from_folders, pairs_from_rows
 from seedvr.errors import ConfigError
 from seedvr.restorer import IdentityRestorer
 from seedvr.synthetic import DegradationSpec, degrade, make_clip, write_mp4
@@ -131,7 +131,7 @@ def test_console_script_with_broken_and_special_files_exits_0(tmp_path):
     (lq_dir / "broken.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(1024))
     os.mkfifo(lq_dir / "pipe.mp4")
     out = tmp_path / "report"
-    proc = subprocess.run([sys.executable, "-m", "jobs.evaluate", "--lq", str(lq_dir), "--hq", str(hq_dir),
+    proc = subprocess.run([sys.executable, "-m", "jobs.evaluate.command", "--lq", str(lq_dir), "--hq", str(hq_dir),
                            "--out", str(out), "--no-delta", "--no-mlflow", "--no-plots",
                            "--set", f"storage.work_dir={tmp_path / 'work'}"], cwd=repo, capture_output=True,
                           text=True, timeout=300, env={**os.environ, "PYTHONPATH": repo})

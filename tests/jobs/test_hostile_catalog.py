@@ -58,7 +58,7 @@ def night(make_video, tmp_path_factory):
     cfg = tiny_config(str(root), execution={"gpu_slots": 2, "decode_timeout_s": 10, "decode_window_mb": 64,
                                             "decode_max_memory_mb": 1024, "probe_timeout_s": 60})
     profile = write_profile(cfg, str(root / "profile.yaml"))
-    ingest = _run("jobs.ingest", profile, "--source", str(src))
+    ingest = _run("jobs.catalog.command", profile, "--source", str(src))
     return root, src, cfg, profile, ingest
 
 
@@ -87,7 +87,7 @@ def test_restore_finishes_with_every_bad_input_a_failed_row(night, spark) -> Non
     tables.videos.append(edited)
 
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    proc = _run("jobs.restore", profile, "--no-mlflow", env={"SEEDVR_DECODE_FAULT": "crash:crashme,hang:hangme"})
+    proc = _run("jobs.restore.command", profile, "--no-mlflow", env={"SEEDVR_DECODE_FAULT": "crash:crashme,hang:hangme"})
     peak_mb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Traceback" not in proc.stderr and "Traceback" not in proc.stdout

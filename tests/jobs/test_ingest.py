@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 import time
 
-from jobs.catalog import file_version, ingest, list_videos, make_video_id
-from jobs.pipeline import run_restore
-from jobs.selection import make_selection
+from jobs.catalog.register import file_version, ingest, list_videos, make_video_id
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection
 from jobs.tables import ensure_tables, table_refs
 from tests.jobs.helpers import make_catalog, tiny_config
 

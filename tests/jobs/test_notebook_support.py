@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from jobs.notebook_support import NotebookContext
+from jobs.databricks.notebook_support import NotebookContext
 
 
 class FakeWidgets:

@@ -6,10 +6,10 @@ import json
 
 import deltalake
 
-from jobs.catalog import ingest
-from jobs.pipeline import run_restore
+from jobs.catalog.register import ingest
 from jobs.provenance import code_version
-from jobs.selection import make_selection
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection
 from jobs.tables import ensure_tables, table_refs
 from tests.jobs.helpers import make_catalog, tiny_config
 

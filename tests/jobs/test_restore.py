@@ -10,9 +10,9 @@ import os
 
 import pytest
 
-from jobs.catalog import ingest
-from jobs.pipeline import run_restore
-from jobs.selection import make_selection
+from jobs.catalog.register import ingest
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection
 from jobs.tables import ensure_tables, table_refs
 from seedvr.video.probe import probe
 from tests.jobs.helpers import make_catalog, tiny_config

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from jobs.catalog import ingest
-from jobs.pipeline import run_restore
-from jobs.selection import make_selection
-from jobs.staging import KILL_AFTER_STAGED_ENV
+from jobs.catalog.register import ingest
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection
+from jobs.restore.staging import KILL_AFTER_STAGED_ENV
 from jobs.tables import ensure_tables, table_refs
 from seedvr.video.storage import sha256_file
 from tests.jobs.helpers import make_catalog, table_records, tiny_config, write_profile
@@ -61,7 +61,7 @@ def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path, hook
     cfg, tables = _setup(spark, source, str(tmp_path / "run"))
     profile = write_profile(cfg, str(tmp_path / "profile.yaml"))
     env = {**os.environ, hook: at, "PYTHONPATH": REPO}
-    proc = subprocess.run([sys.executable, "-m", "jobs.restore", "--profile", profile, "--no-mlflow"],
+    proc = subprocess.run([sys.executable, "-m", "jobs.restore.command", "--profile", profile, "--no-mlflow"],
                           env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
     assert proc.returncode == -9, proc.stderr[-2000:]
     assert tables.segment_staging.read(spark).count() == staged

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import s3fs
 
-from jobs.catalog import ingest
-from jobs.pipeline import run_restore
-from jobs.selection import make_selection
+from jobs.catalog.register import ingest
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection
 from jobs.tables import ensure_tables, table_refs
 from seedvr.video.probe import probe
 from tests.jobs.helpers import make_catalog, tiny_config
@@ -58,19 +58,19 @@ def test_console_scripts_on_s3_with_a_failed_video_and_a_missing_bucket(make_vid
         return subprocess.run([sys.executable, "-m", *args, "--profile", profile], cwd=repo, capture_output=True,
                               text=True, timeout=600, env={**os.environ, "PYTHONPATH": repo})
 
-    ing = run("jobs.ingest", "--source", f"s3://{s3_bucket}/incoming/")
+    ing = run("jobs.catalog.command", "--source", f"s3://{s3_bucket}/incoming/")
     assert ing.returncode == 0 and "probed ok 1, probe failed 1" in ing.stdout, ing.stderr[-2000:]
-    res = run("jobs.restore", "--no-mlflow")
+    res = run("jobs.restore.command", "--no-mlflow")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "1 restored, 1 failed" in res.stdout and "Traceback" not in res.stderr
     failed = [r for r in table_refs(cfg.tables).restorations.read(spark).collect() if r.status == "failed"]
     assert len(failed) == 1 and failed[0].error_class not in (None, "internal")
 
     missing = f"nope-{s3_bucket}"
-    bad = run("jobs.restore", "--no-mlflow", "--force", "--output-root", f"s3://{missing}/out")
+    bad = run("jobs.restore.command", "--no-mlflow", "--force", "--output-root", f"s3://{missing}/out")
     assert bad.returncode == 2 and "Traceback" not in bad.stderr, bad.stderr[-3000:]
     assert f"bucket {missing!r} does not exist" in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
     assert not fs.exists(missing)  # the job never creates buckets
-    no_tables = run("jobs.restore", "--no-mlflow", "--tables-root", f"s3://{missing}/tables")
+    no_tables = run("jobs.restore.command", "--no-mlflow", "--tables-root", f"s3://{missing}/tables")
     assert no_tables.returncode == 2 and "Traceback" not in no_tables.stderr, no_tables.stderr[-3000:]
     assert f"bucket {missing!r} does not exist" in no_tables.stderr and "NoSuchBucket" not in no_tables.stderr

@@ -7,9 +7,9 @@ import datetime as dt
 
 import pytest
 
-from jobs.catalog import ingest
-from jobs.pipeline import run_restore
-from jobs.selection import make_selection, validate_predicate
+from jobs.catalog.register import ingest
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection, validate_predicate
 from jobs.tables import ensure_tables, table_refs
 from seedvr.errors import ConfigError
 from tests.jobs.helpers import make_catalog, tiny_config

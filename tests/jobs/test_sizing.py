@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from jobs import sizing
+from jobs.databricks import sizing
 from seedvr.checkpoints.presets import PRESETS, get_preset
 from seedvr.errors import ConfigError
 
@@ -72,7 +72,7 @@ def test_readme_sizing_table_is_generated_from_the_presets() -> None:
     from pathlib import Path
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
-    assert sizing.sizing_markdown() in readme, "regenerate the README table with `python -m jobs.sizing`"
+    assert sizing.sizing_markdown() in readme, "regenerate the README table with `python -m jobs.databricks.sizing`"
 
 
 def test_cli_exits_2_with_the_reason(capsys: pytest.CaptureFixture[str]) -> None:

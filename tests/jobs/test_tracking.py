@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import mlflow
 
-from jobs.catalog import ingest
-from jobs.pipeline import run_restore
-from jobs.selection import make_selection
+from jobs.catalog.register import ingest
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection
 from jobs.tables import ensure_tables, table_refs
 from jobs.tracking import scrub_url, tracking_uri
 from tests.jobs.helpers import make_catalog, tiny_config

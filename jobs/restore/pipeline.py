@@ -23,18 +23,18 @@ from typing import Any
 
 import pandas as pd
 
-from jobs import progress_bars
 from jobs.config import JobConfig, config_hash
 from jobs.provenance import Provenance, make_provenance, new_run_id
-from jobs.reduce import reduce_videos
-from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_PLAN, SEGMENT_RESULTS
-from jobs.selection import Selection, apply_selection
-from jobs.staging import (
+from jobs.restore import progress_bars
+from jobs.restore.reduce import reduce_videos
+from jobs.restore.selection import Selection, apply_selection
+from jobs.restore.staging import (
     check_output_writable,
     maybe_kill,
     merge_staged,
     recover_staged,
 )
+from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_PLAN, SEGMENT_RESULTS
 from jobs.tables import commit_metadata, conform, ensure_tables, merge, row_waves, table_refs
 from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError

@@ -12,7 +12,7 @@ from jobs.config import JobConfig
 from jobs.tables import table_refs
 
 if TYPE_CHECKING:
-    from jobs.pipeline import RestoreReport
+    from jobs.restore.pipeline import RestoreReport
 
 # Scores shown in the table when present (the full set is in the restorations table and MLflow).
 MAX_ROWS = 50

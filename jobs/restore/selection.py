@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from jobs.predicate import check_predicate
+from jobs.restore.predicate import check_predicate
 from seedvr.errors import ConfigError
 
 

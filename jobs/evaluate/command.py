@@ -20,9 +20,9 @@ from typing import Any
 import yaml
 
 from jobs.config import JobConfig, load_config, parse_set
-from jobs.evaluate_core import EvalSettings, evaluate_pair, summarize
-from jobs.evaluate_pairs import EvalPair, pairs_from_catalog_file, pairs_from_folders, pairs_from_rows
-from jobs.evaluate_report import markdown, plots, rows_frame
+from jobs.evaluate.core import EvalSettings, evaluate_pair, summarize
+from jobs.evaluate.pairs import EvalPair, pairs_from_catalog_file, pairs_from_folders, pairs_from_rows
+from jobs.evaluate.report import markdown, plots, rows_frame
 from jobs.provenance import code_version, new_run_id
 from seedvr.errors import ConfigError, SeedVRError
 from seedvr.quality import FrameSampler, ScoreConfig
@@ -185,7 +185,7 @@ def _run(args: argparse.Namespace, spark: Any) -> int:
     # 4. MLflow (driver only), then Delta with the run id
     mlflow_run_id = None
     if not args.no_mlflow and cfg.tracking.enabled:
-        from jobs.evaluate_sinks import log_mlflow
+        from jobs.evaluate.sinks import log_mlflow
         from jobs.tracking import scrub_url, tracking_uri
 
         uri = tracking_uri(cfg)
@@ -195,7 +195,7 @@ def _run(args: argparse.Namespace, spark: Any) -> int:
         print(f"MLflow run {mlflow_run_id} ({scrub_url(uri)})")
     if not args.no_delta:
         from jobs.engine import session
-        from jobs.evaluate_sinks import table_rows, write_delta
+        from jobs.evaluate.sinks import table_rows, write_delta
 
         ref = _table_ref(cfg, args.table)
         infos = {spec: _info_json(r) for spec, r in restorers.items()}

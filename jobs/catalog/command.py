@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from jobs.catalog import ingest, load_manifest
+from jobs.catalog.register import ingest, load_manifest
 from jobs.cli import EXIT_OK, base_parser, config_from_args, run_main
 from jobs.engine import session
 from jobs.provenance import code_version, new_run_id

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from jobs.evaluate_pairs import EvalPair
+from jobs.evaluate.pairs import EvalPair
 from seedvr.errors import InputError, error_class_of
 from seedvr.quality import ClipScores, ScoreConfig, score_clip
 from seedvr.restorer import Restorer, TargetSize, derive_seed

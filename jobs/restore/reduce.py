@@ -8,14 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from jobs import progress_bars
 from jobs.config import JobConfig
+from jobs.restore import progress_bars
 from jobs.schemas import EXECUTOR_PROVENANCE
 from jobs.tables import Tables
 from udfs.stitch import StitchSettings, StitchVideos
 
 if TYPE_CHECKING:
-    from jobs.pipeline import RestoreReport
+    from jobs.restore.pipeline import RestoreReport
 
 
 def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, sel_pdf: pd.DataFrame,

@@ -2,7 +2,7 @@
 
 A preset that does not fit its node type fails only after minutes of cluster start and model load,
 with an out-of-memory error deep in the DiT. The check here runs first, on the driver, and names the
-node types that would fit. `python -m jobs.sizing` prints the sizing table of the README.
+node types that would fit. `python -m jobs.databricks.sizing` prints the sizing table of the README.
 """
 
 from __future__ import annotations
@@ -149,7 +149,7 @@ def sizing_markdown(presets: Sequence[str] | None = None) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Print the sizing table, or check one preset against one node type."""
-    parser = argparse.ArgumentParser(prog="python -m jobs.sizing", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m jobs.databricks.sizing", description=__doc__)
     parser.add_argument("--preset", help="check this preset against --node-type")
     parser.add_argument("--node-type", help="Databricks node_type_id, e.g. g6e.xlarge")
     args = parser.parse_args(argv)

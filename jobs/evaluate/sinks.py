@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.config import JobConfig
-from jobs.evaluate_core import HEADLINE
+from jobs.evaluate.core import HEADLINE
 from jobs.tables import TableRef, conform, ensure_table, merge
 from udfs.schemas import INT, SCORES, TS, D, L, S, struct, utc_now
 

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from jobs import sizing
+from jobs.databricks import sizing
 from seedvr.checkpoints.presets import get_preset
 from seedvr.errors import ConfigError
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from jobs.evaluate_core import HEADLINE, PairOutcome
+from jobs.evaluate.core import HEADLINE, PairOutcome
 from seedvr.quality.plots import frame_strip, score_curves, score_histograms
 
 FIRST_COLUMNS = ("video_id", "preset", "content_class", "num_frames", "in_width", "in_height", "out_width",

@@ -8,9 +8,9 @@ from collections.abc import Sequence
 
 from jobs.cli import EXIT_OK, add_model_flags, base_parser, config_from_args, run_main
 from jobs.engine import session
-from jobs.pipeline import run_restore
-from jobs.selection import make_selection
-from jobs.summary import print_summary
+from jobs.restore.pipeline import run_restore
+from jobs.restore.selection import make_selection
+from jobs.restore.summary import print_summary
 
 
 def build_parser() -> argparse.ArgumentParser:

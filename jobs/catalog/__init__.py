@@ -1,0 +1,1 @@
+"""The catalog: register videos under a folder or bucket prefix (`seedvr-ingest`)."""

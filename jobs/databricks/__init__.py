@@ -1,0 +1,1 @@
+"""Databricks side: bundle preflight, GPU sizing per node type, notebook widgets."""

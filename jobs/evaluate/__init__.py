@@ -1,0 +1,1 @@
+"""Paired evaluation of presets: restore, score, report (`seedvr-evaluate`)."""

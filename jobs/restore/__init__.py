@@ -1,0 +1,1 @@
+"""The restore job: selection, planning, waves, staging, the reducer and the summary (`seedvr-restore`)."""
