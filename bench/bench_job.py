@@ -39,10 +39,10 @@ def make_videos(folder: str, n: int, frames: int, size: tuple[int, int]) -> None
 
 
 def run_size(spark: object, n: int, args: argparse.Namespace, root: str) -> dict:
-    from jobs.catalog import ingest
+    from jobs.catalog.register import ingest
     from jobs.config import load_config
-    from jobs.pipeline import run_restore
-    from jobs.selection import make_selection
+    from jobs.restore.pipeline import run_restore
+    from jobs.restore.selection import make_selection
     from jobs.tables import ensure_tables, table_refs
 
     base = os.path.join(root, f"n{n}")
