@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from seedvr import defaults
 from seedvr.errors import ConfigError
 
 CONF_DIR_ENV = "SEEDVR_CONF_DIR"
@@ -71,35 +72,71 @@ class StorageConfig(_Frozen):
 
     output_root: str = "./var/local/outputs"
     work_dir: str = "./var/local"
+    # Segment files are deleted once their video's output is committed; keep them to inspect a run.
+    keep_intermediates: bool = False
+
+
+_DEFAULT_TARGET = defaults.target_spec()
 
 
 class TargetConfig(_Frozen):
-    """Mirrors seedvr.restorer.TargetSize."""
+    """Mirrors seedvr.restorer.TargetSize; the default is seedvr.defaults' (720p area, as seedvr-clip)."""
 
-    mode: Literal["area", "short_side", "scale"] = "scale"
-    value: float = 1.0
+    mode: Literal["area", "short_side", "scale"] = _DEFAULT_TARGET[0]
+    value: float = _DEFAULT_TARGET[1]
     # 1 keeps the exact size (odd sides are encoded 4:4:4); 2 rounds each side to even for 4:2:0.
-    multiple: int = 1
+    # When absent: 2 for area and short_side targets, 1 for a scale factor (seedvr.defaults.default_multiple).
+    multiple: int = _DEFAULT_TARGET[2]
+
+    @model_validator(mode="before")
+    @classmethod
+    def _multiple_for_mode(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and data.get("multiple") is None:
+            data = {**data, "multiple": defaults.default_multiple(data.get("mode", _DEFAULT_TARGET[0]))}
+        return data
 
 
 class ModelConfig(_Frozen):
-    preset: str = "tiny-v2"
+    """Defaults shared with `seedvr-clip` (seedvr.defaults): the SeedVR2 3B at 720p, seed 666."""
+
+    preset: str = defaults.PRESET
     weights: str | None = None
     # Known digest of `weights`; when absent the weights identity is the URI plus size and etag/mtime.
     weights_sha256: str | None = None
-    dtype: str | None = None
-    device: str | None = None
-    attention: Literal["auto", "flash", "sdpa"] = "auto"
+    # None ("auto"): bfloat16 on GPUs, float32 on CPU.
+    dtype: str | None = defaults.DTYPE
+    device: str | None = defaults.DEVICE
+    attention: Literal["auto", "flash", "sdpa"] = defaults.ATTENTION
     target: TargetConfig = Field(default_factory=TargetConfig)
-    seed: int = 0
-    colour_fix: str | None = "wavelet"
+    seed: int = defaults.SEED
+    colour_fix: Literal["wavelet", "adain", "none"] | None = defaults.COLOR_FIX
+    # VAE tile edge in px; None: untiled, smaller tiles on out-of-memory. Part of the hash when set.
+    vae_tile: int | None = defaults.VAE_TILE
     # Sampler overrides passed through to the restorer (steps, cfg_scale, ...); part of the config hash.
     sampling: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("dtype", mode="before")
+    @classmethod
+    def _dtype_name(cls, v: Any) -> str | None:
+        try:
+            return defaults.normalize_dtype(v)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
+
+    @field_validator("vae_tile", mode="before")
+    @classmethod
+    def _tile(cls, v: Any) -> int | None:
+        try:
+            return defaults.parse_vae_tile(v)
+        except ConfigError as exc:
+            raise ValueError(str(exc).removeprefix("--vae-tile ")) from None
+
 
 class SegmentConfig(_Frozen):
-    segment_frames: int = 21
-    context_frames: int = 4
+    """Input frames per restorer call (4n+1) and the causal overlap; defaults from seedvr.defaults."""
+
+    segment_frames: int = defaults.SEGMENT_FRAMES
+    context_frames: int = defaults.CONTEXT_FRAMES
 
     @field_validator("segment_frames")
     @classmethod
@@ -308,5 +345,7 @@ def config_hash(cfg: JobConfig, weights_identity: str | None) -> str:
         "colour_fix": m.colour_fix,
         "seed": m.seed,
     }
+    if m.vae_tile is not None:  # only when set, so untiled configs keep their hash
+        doc["vae_tile"] = m.vae_tile
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -7,6 +7,7 @@ the weights. Every sampling value can be overridden per run with `Preset.with_sa
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import math
 from dataclasses import dataclass
 from typing import Literal
@@ -96,6 +97,11 @@ class Preset:
         return self.dit is None
 
     @property
+    def needs_weights(self) -> bool:
+        """Released models cannot run without their checkpoint; tiny ones fall back to seeded weights."""
+        return self.files is not None and self.random_init_seed is None
+
+    @property
     def min_gpu_memory_gb(self) -> float:
         """Rough GPU memory to run at 720p: bf16 weights of DiT and VAE plus a working set.
 
@@ -156,4 +162,6 @@ def get_preset(name: str | Preset) -> Preset:
     try:
         return PRESETS[name]
     except (KeyError, TypeError):
-        raise ConfigError(f"unknown preset {name!r}; valid presets are: {', '.join(PRESETS)}") from None
+        close = difflib.get_close_matches(str(name).lower(), PRESETS, n=1, cutoff=0.6)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        raise ConfigError(f"unknown preset {name!r}; {hint}valid presets are: {', '.join(PRESETS)}") from None

@@ -1,10 +1,12 @@
 """`seedvr-clip`: restore one video file or URL without Spark.
 
-    seedvr-clip in.mp4 out.mp4                          # identity preset: a dry run of the video path
-    seedvr-clip s3://b/in.mov out.mkv --preset seedvr2-3b --weights /models/seedvr2 --short-side 720
+    seedvr-clip in.mp4 out.mp4 --weights /models/seedvr2-3b/            # SeedVR2 3B, 720p area
+    seedvr-clip s3://b/in.mov out.mkv --preset seedvr2-7b --weights s3://b/w/ --short-side 1080
+    seedvr-clip in.mp4 out.mp4 --preset tiny-v2 --dry-run                # the plan, nothing loaded
 
-Exit status: 0 on success, 2 for bad input or configuration (the message names the cause and the fix),
-1 for unexpected failures.
+Defaults are shared with the job (seedvr.defaults). Exit status: 0 on success, 2 for bad input or
+configuration, 1 for unexpected failures, 130 when interrupted; every error is one line naming the thing
+and the fix (`--verbose` adds the traceback).
 """
 
 from __future__ import annotations
@@ -12,33 +14,57 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
-from seedvr.errors import SeedVRError, error_class_of
+from seedvr import defaults
+from seedvr.cli.interrupt import EXIT_INTERRUPTED, SigintGuard, leave
+from seedvr.errors import SeedVRError, error_class_of, first_line
 
+PROG = "seedvr-clip"
+EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
+INTERRUPTED_LINE = f"{PROG}: interrupted; stopped, no output was written"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="seedvr-clip", description="Restore one video with SeedVR (no Spark).")
+    p = argparse.ArgumentParser(prog=PROG, description="Restore one video with SeedVR (no Spark).",
+                                epilog="exit codes: 0 done; 1 unexpected error; 2 bad input or configuration; "
+                                       "130 interrupted (a second Ctrl-C forces the exit)")
     p.add_argument("input", help="input video: a path or any fsspec URL (s3://, dbfs:/Volumes/...)")
     p.add_argument("output", help="output video (.mp4, .mov, .mkv); written atomically")
     m = p.add_argument_group("model")
-    m.add_argument("--preset", default="identity", help="model preset (default: identity, no model)")
-    m.add_argument("--weights", default=None, help="weights folder or file (local or URL)")
-    m.add_argument("--device", default=None, help="torch device (default: cuda if available)")
-    m.add_argument("--scale", type=int, default=1, help="integer upscale of the identity preset")
-    m.add_argument("--seed", type=int, default=42, help="run-level seed (per-segment seeds derive from it)")
-    t = p.add_argument_group("output size (pick one; default: the restorer's)")
+    m.add_argument("--preset", default=defaults.PRESET,
+                   help=f"model preset (default: {defaults.PRESET}); tiny-v2 runs seeded random weights "
+                        "(a smoke test), identity runs no model")
+    m.add_argument("--weights", default=None, help="checkpoint file or folder, local or any fsspec URL "
+                                                   "(required by the released presets)")
+    m.add_argument("--dtype", default="auto", help="auto (bfloat16 on GPUs, float32 on CPU), bfloat16, float16 "
+                                                   "or float32")
+    m.add_argument("--attention", default=defaults.ATTENTION, choices=defaults.ATTENTIONS,
+                   help="DiT attention backend (default: auto, flash-attn when it runs)")
+    m.add_argument("--vae-tile", default="auto", help="VAE tile edge in px (e.g. 512), or auto: untiled, "
+                                                      "smaller tiles on out-of-memory (default)")
+    m.add_argument("--color-fix", default=defaults.COLOR_FIX, choices=defaults.COLOR_FIXES,
+                   help=f"colour correction against the input (default: {defaults.COLOR_FIX})")
+    m.add_argument("--seed", type=int, default=defaults.SEED,
+                   help=f"run-level seed; each segment derives its own (default: {defaults.SEED})")
+    m.add_argument("--device", default=defaults.DEVICE, help="torch device (default: cuda if available)")
+    t = p.add_argument_group(f"output size (pick one; default: --resolution {defaults.RESOLUTION})")
     size = t.add_mutually_exclusive_group()
+    size.add_argument("--resolution", default=None, help=defaults.RESOLUTION_HELP)
     size.add_argument("--short-side", type=int, default=None, help="shorter side of the output in pixels")
-    size.add_argument("--area", type=int, default=None, help="output pixel area, e.g. 921600 for 1280x720")
-    size.add_argument("--target-scale", type=float, default=None, help="scale factor of the output")
+    size.add_argument("--scale", type=float, default=None, help="scale factor of both sides (1: the input size)")
+    size.add_argument("--area", dest="resolution", help=argparse.SUPPRESS)
+    size.add_argument("--target-scale", dest="scale", type=float, help=argparse.SUPPRESS)
     s = p.add_argument_group("segments")
-    s.add_argument("--segment-frames", type=int, default=33, help="frames per restorer call (4n+1)")
-    s.add_argument("--context-frames", type=int, default=8, help="overlap with the previous segment")
-    s.add_argument("--blend", default="hann", choices=("hann", "linear", "none"), help="cross-fade ramp")
+    s.add_argument("--segment-frames", type=int, default=defaults.SEGMENT_FRAMES,
+                   help=f"input frames per restorer call, 4n+1 (default: {defaults.SEGMENT_FRAMES})")
+    s.add_argument("--context-frames", type=int, default=defaults.CONTEXT_FRAMES,
+                   help=f"overlap with the previous segment, cross-faded (default: {defaults.CONTEXT_FRAMES})")
+    s.add_argument("--blend", default=defaults.BLEND, choices=("hann", "linear", "none"), help="cross-fade ramp")
     s.add_argument("--work-dir", default=None, help="where segment intermediates go (default: a temp dir)")
     s.add_argument("--keep-segments", action="store_true", help="keep the intermediates after stitching")
     s.add_argument("--intermediate", default="auto", choices=("auto", "rawvideo", "utvideo", "ffv1"),
@@ -53,77 +79,115 @@ def build_parser() -> argparse.ArgumentParser:
     bits.add_argument("--ten-bit", dest="ten_bit", action="store_const", const=True, default=None,
                       help="force 10-bit output (default: 10-bit for >8-bit or HDR sources)")
     bits.add_argument("--eight-bit", dest="ten_bit", action="store_const", const=False, help="force 8-bit output")
-    o = p.add_argument_group("probing and output")
+    o = p.add_argument_group("run")
+    o.add_argument("--dry-run", action="store_true", help="check everything and print the plan (source, output "
+                                                          "size, segments, memory) without loading the model")
     o.add_argument("--probe-timeout", type=float, default=120.0, help="seconds allowed for probing")
-    o.add_argument("--quiet", action="store_true", help="no progress bar")
-    o.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    o.add_argument("--quiet", action="store_true", help="no progress output")
+    o.add_argument("--json", action="store_true", help="print a JSON summary (or plan) on stdout")
+    o.add_argument("-v", "--verbose", action="store_true", help="tracebacks with errors")
     return p
 
 
-def _target(args: argparse.Namespace) -> Any:
+def _settings(args: argparse.Namespace) -> dict[str, Any]:
+    """Every flag checked and normalised, before anything is opened."""
     from seedvr.restorer import TargetSize
-
-    if args.short_side is not None:
-        return TargetSize.by_short_side(args.short_side, multiple=1)
-    if args.area is not None:
-        return TargetSize.by_area(args.area, multiple=1)
-    if args.target_scale is not None:
-        return TargetSize.by_scale(args.target_scale, multiple=1)
-    return None
-
-
-def _restorer(args: argparse.Namespace) -> Any:
-    from seedvr.restorer import IdentityRestorer
-
-    if args.preset == "identity":
-        return IdentityRestorer(scale=args.scale)
-    from seedvr.restorer import ClipRestorer
-
-    return ClipRestorer.from_preset(args.preset, args.weights, device=args.device)
-
-
-def _progress(quiet: bool):  # noqa: ANN202 - (callback, close) pair
-    if quiet:
-        return None, lambda: None
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    # stderr, so that `--json` output on stdout stays machine-readable
-    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                   console=Console(stderr=True), transient=False)
-    bar.start()
-    tasks: dict[str, Any] = {}
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage not in tasks:
-            tasks[stage] = bar.add_task(f"{stage:8s}", total=total)
-        bar.update(tasks[stage], completed=done, total=total)
-
-    return update, bar.stop
-
-
-def run(args: argparse.Namespace) -> dict[str, Any]:
-    """Do the work for parsed arguments; returns the JSON-safe summary."""
     from seedvr.video.encode import EncodeSettings, container_format
-    from seedvr.video.pipeline import ClipJob, restore_clip
     from seedvr.video.plan import validate_plan_params
+
+    validate_plan_params(1, args.segment_frames, args.context_frames)
+    target = TargetSize(*defaults.target_spec(args.resolution, args.short_side, args.scale))
+    dtype = defaults.normalize_dtype(args.dtype)
+    vae_tile = defaults.parse_vae_tile(args.vae_tile)
+    preset = defaults.validate_model_choice(args.preset, args.weights, target=target, dtype=dtype,
+                                            attention=args.attention, color_fix=args.color_fix,
+                                            vae_tile=vae_tile)
+    enc = EncodeSettings.lossless() if args.lossless else EncodeSettings(
+        codec=args.codec, crf=args.crf, preset=args.encoder_preset, ten_bit=args.ten_bit)
+    container_format(args.output, enc)
+    return {"preset": preset, "target": target, "dtype": dtype, "vae_tile": vae_tile, "encode": enc}
+
+
+def _describe_target(target: Any) -> str:
+    if target.mode == "area":
+        named = next((n for n, (w, h) in defaults.NAMED_RESOLUTIONS.items() if w * h == target.value), None)
+        return f"area {int(target.value):,} px" + (f" = {named}" if named else "")
+    if target.mode == "short_side":
+        return f"short side {int(target.value)} px"
+    return f"scale {target.value:g}"
+
+
+def _model_summary(args: argparse.Namespace, s: dict[str, Any]) -> dict[str, Any]:
+    p = s["preset"]
+    if p.is_identity:
+        return {"preset": p.name}
+    return {"preset": p.name, "weights": args.weights or "seeded random", "dtype": s["dtype"] or "auto",
+            "attention": args.attention, "color fix": args.color_fix, "vae tile": s["vae_tile"] or "auto",
+            "seed": args.seed}
+
+
+def _plan(args: argparse.Namespace, s: dict[str, Any], info: Any, segments: list) -> Any:
+    from seedvr.cli.preflight import Plan
+    from seedvr.video.decode import window_bytes
+
+    h, w = s["target"].output_size(info.height, info.width)
+    gb = s["preset"].min_gpu_memory_gb
+    return Plan(source=info.summary(), output=args.output, output_size=(w, h),
+                target=_describe_target(s["target"]), model=_model_summary(args, s), segments=len(segments),
+                segment_frames=args.segment_frames, context_frames=args.context_frames,
+                last_segment_frames=segments[-1].window_frames,
+                window_bytes=window_bytes(info, max(sg.window_frames for sg in segments)),
+                model_memory_gb=gb or None)
+
+
+def _load(args: argparse.Namespace, s: dict[str, Any]) -> Any:
+    from seedvr.restorer import load_restorer
+
+    p = s["preset"]
+    if p.is_identity:
+        return load_restorer(p)
+    return load_restorer(p, args.weights, device=args.device, dtype=s["dtype"], attention=args.attention,
+                         vae_tiling=s["vae_tile"], color_fix=args.color_fix)
+
+
+def run(args: argparse.Namespace, cancel: threading.Event | None = None) -> dict[str, Any]:
+    """Do the work for parsed arguments; returns the JSON-safe summary (or the plan, for --dry-run)."""
+    from seedvr.cli.preflight import check_output_location
+    from seedvr.cli.progress import make_progress
+    from seedvr.video.pipeline import ClipJob, restore_clip
+    from seedvr.video.plan import plan_segments
     from seedvr.video.probe import probe
 
-    validate_plan_params(1, args.segment_frames, args.context_frames)  # fail before loading anything
-    settings = EncodeSettings.lossless() if args.lossless else EncodeSettings(
-        codec=args.codec, crf=args.crf, preset=args.encoder_preset, ten_bit=args.ten_bit)
-    job = ClipJob(segment_frames=args.segment_frames, context_frames=args.context_frames, blend=args.blend,
-                  seed=args.seed, target=_target(args), settings=settings,
-                  intermediate_codec=args.intermediate)
-    container_format(args.output, settings)
+    # 1. flags, model choice and output location: seconds, before anything is opened or loaded
+    s = _settings(args)
+    check_output_location(args.output, args.input)
+    # 2. the source and the plan
     info = probe(args.input, timeout_s=args.probe_timeout)
-    restorer = _restorer(args)
-    update, close = _progress(args.quiet)
+    segments = plan_segments(info.num_frames, args.segment_frames, args.context_frames)
+    plan = _plan(args, s, info, segments)
+    if args.dry_run:
+        return {"dry_run": True, "plan": plan}
+    report = make_progress(PROG, quiet=args.quiet)
     try:
+        # 3. the model
+        p = s["preset"]
+        t0 = time.perf_counter()
+        report.note(f"loading {p.name} ({p.description})")
+        restorer = _load(args, s)
+        report.note(f"model ready in {time.perf_counter() - t0:.1f} s; restoring {len(segments)} segments of "
+                    f"{info.width}x{info.height} to {plan.output_size[0]}x{plan.output_size[1]}")
+        # 4. restore and stitch, one segment ahead in a thread
+        job = ClipJob(segment_frames=args.segment_frames, context_frames=args.context_frames, blend=args.blend,
+                      seed=args.seed, target=s["target"], settings=s["encode"], intermediate_codec=args.intermediate)
+        report.update("restore", 0, len(segments), "segments")
+
+        def progress(stage: str, done: int, total: int) -> None:
+            report.update(stage, done, total, "segments" if stage == "restore" else "frames")
+
         result = restore_clip(args.input, args.output, restorer, job=job, info=info, work_dir=args.work_dir,
-                              keep_segments=args.keep_segments, progress=update)
+                              keep_segments=args.keep_segments, progress=progress, cancel=cancel)
     finally:
-        close()
+        report.close()
     return {
         "input": args.input,
         "output": result.stitch.url,
@@ -138,18 +202,49 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
+def _one_line(exc: BaseException, limit: int = 600) -> str:
+    """A multi-line message (a checkpoint key diff, say) joined into one line, bounded."""
+    text = " ".join(part.strip() for part in str(exc).splitlines() if part.strip())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _fail(args: argparse.Namespace, line: str, code: int) -> int:
+    if args.verbose:
+        import traceback
+
+        traceback.print_exc()
+    print(line, file=sys.stderr, flush=True)
+    return code
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point. Run as the process's command (argv None), it may leave with `os._exit` so that a
+    worker thread still inside torch never races interpreter shutdown (see seedvr.cli.interrupt)."""
     args = build_parser().parse_args(argv)
-    try:
-        summary = run(args)
-    except SeedVRError as exc:
-        print(f"seedvr-clip: error [{error_class_of(exc)}]: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("seedvr-clip: interrupted; no output was written", file=sys.stderr)
-        return 130
+    cancel = threading.Event()
+    own_process = argv is None
+    with SigintGuard(cancel) as guard:
+        try:
+            summary = run(args, cancel)
+        except KeyboardInterrupt:
+            code = _fail(args, INTERRUPTED_LINE, EXIT_INTERRUPTED)
+            return leave(code, force=own_process) if own_process else code
+        except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --verbose
+            from seedvr.video.pipeline import ClipCancelled
+
+            if isinstance(exc, ClipCancelled) or guard.count:
+                code = _fail(args, INTERRUPTED_LINE, EXIT_INTERRUPTED)
+            elif isinstance(exc, SeedVRError):
+                code = _fail(args, f"{PROG}: error [{error_class_of(exc)}]: {_one_line(exc)}", EXIT_BAD_INPUT)
+            else:
+                code = _fail(args, f"{PROG}: error [{error_class_of(exc)}]: unexpected {first_line(exc)} (run "
+                                   "again with --verbose for the traceback)", EXIT_FAILED)
+            return leave(code) if own_process else code
     if args.json:
-        print(json.dumps(summary, indent=2))
+        out = {"dry_run": True, **summary["plan"].as_dict()} if args.dry_run else summary
+        print(json.dumps(out, indent=2))
+    elif args.dry_run:
+        print("\n".join(summary["plan"].lines()))
     else:
         print(f"wrote {summary['output']}: {summary['frames']} frames, {summary['size'][0]}x{summary['size'][1]}, "
               f"{summary['segments']} segments, {summary['seconds']['total']:.2f} s", file=sys.stderr)

@@ -9,7 +9,11 @@ from seedvr.restorer.protocol import Restorer
 
 
 def load_restorer(preset: Any, weights: Any = None, **kwargs: Any) -> Restorer:
-    """`IdentityRestorer` for the "identity" preset (kwarg `scale`), else `ClipRestorer.from_preset`."""
+    """`IdentityRestorer` for the "identity" preset (kwarg `scale`), else `ClipRestorer.from_preset`.
+
+    `dtype` may be given by name ("auto", "bfloat16", "bf16", "float32", ...) as the command lines and
+    the job config spell it; `vae_tiling` as a tile edge in pixels.
+    """
     from seedvr.checkpoints.presets import get_preset
 
     resolved = get_preset(preset)
@@ -17,4 +21,11 @@ def load_restorer(preset: Any, weights: Any = None, **kwargs: Any) -> Restorer:
         return IdentityRestorer(scale=int(kwargs.get("scale", 1)))
     from seedvr.restorer.clip import ClipRestorer
 
+    if isinstance(kwargs.get("dtype"), str):
+        import torch
+
+        from seedvr.defaults import normalize_dtype
+
+        name = normalize_dtype(kwargs["dtype"])
+        kwargs["dtype"] = getattr(torch, name) if name else None
     return ClipRestorer.from_preset(resolved, weights, **kwargs)

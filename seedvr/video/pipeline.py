@@ -19,6 +19,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from seedvr import defaults
 from seedvr.restorer.seeding import derive_seed
 from seedvr.video.decode import iter_frames
 from seedvr.video.encode import EncodeSettings, container_format
@@ -30,6 +31,13 @@ from seedvr.video.stitch import StitchResult, blend_stream, encode_stream
 from seedvr.video.storage import is_local
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+# How long stopping waits for the restore thread to finish its current step before leaving it behind
+# (a daemon thread: a caller that exits right away must leave with os._exit, see seedvr.cli).
+STOP_JOIN_S = 2.0
+
+
+class ClipCancelled(Exception):
+    """`restore_clip` stopped because its `cancel` event was set; nothing was written."""
 
 
 class _Restorer(Protocol):
@@ -43,10 +51,10 @@ class _Restorer(Protocol):
 class ClipJob:
     """Everything that decides the output besides the restorer itself."""
 
-    segment_frames: int = 33
-    context_frames: int = 8
-    blend: str = "hann"
-    seed: int = 42
+    segment_frames: int = defaults.SEGMENT_FRAMES
+    context_frames: int = defaults.CONTEXT_FRAMES
+    blend: str = defaults.BLEND
+    seed: int = defaults.SEED
     target: Any = None  # seedvr.restorer.TargetSize or None (restorer default)
     settings: EncodeSettings = field(default_factory=EncodeSettings)
     scene_cuts: tuple[int, ...] = ()
@@ -99,21 +107,30 @@ def iter_restored_segments(
     video_id: str,
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> Iterator[SegmentFile]:
-    """Restore every segment window and write it as a lossless intermediate under `root`, in order."""
+    """Restore every segment window and write it as a lossless intermediate under `root`, in order.
+
+    `should_stop` is asked before each segment and before each write: once true, nothing more is started.
+    """
     cfg = job.config_hash(dict(restorer.info))
     codec = job.intermediate_codec
     if codec == "auto":
         codec = "rawvideo" if is_local(root) else "utvideo"
     t = timings if timings is not None else {}
     windows = segment_windows(info, segments)
+    stopped = should_stop or (lambda: False)
     for s in segments:
+        if stopped():
+            return
         t0 = time.perf_counter()
         frames = next(windows)
         t1 = time.perf_counter()
         restored = restorer.restore(frames, seed=derive_seed(video_id, s.index, job.seed), target=job.target)
         del frames
         t2 = time.perf_counter()
+        if stopped():
+            return
         sf = write_segment(segment_key(root, video_id, cfg, s.index), restored, codec=codec,
                            metadata={"window_start": s.window_start, "first_output": s.first_output,
                                      "last_output": s.last_output})
@@ -143,9 +160,9 @@ class _Prefetch:
 
     _DONE = object()
 
-    def __init__(self, gen: Iterator[Any], ahead: int = 1) -> None:
+    def __init__(self, gen: Iterator[Any], ahead: int = 1, cancel: threading.Event | None = None) -> None:
         self._queue: queue.Queue[Any] = queue.Queue(maxsize=ahead)
-        self._cancel = threading.Event()
+        self._cancel = cancel if cancel is not None else threading.Event()
         self._thread = threading.Thread(target=self._run, args=(gen,), name="seedvr-restore", daemon=True)
         self._thread.start()
 
@@ -168,17 +185,32 @@ class _Prefetch:
             return
         self._put(self._DONE)
 
-    def get(self) -> Any:
-        item = self._queue.get()
+    def get(self, should_stop: Callable[[], bool] = lambda: False) -> Any:
+        """The next item; polls, so that a Ctrl-C or a cancel reaches the consumer within 0.1 s."""
+        while True:
+            if should_stop():
+                raise ClipCancelled("cancelled")
+            try:
+                item = self._queue.get(timeout=0.1)
+                break
+            except queue.Empty:
+                if not self._thread.is_alive() and self._queue.empty():
+                    raise RuntimeError("the segment producer stopped without a result") from None
         if isinstance(item, BaseException):
             raise item
         if item is self._DONE:
             raise RuntimeError("the segment producer finished early")
         return item
 
-    def close(self) -> None:
+    def close(self, timeout: float = STOP_JOIN_S) -> bool:
+        """Ask the producer to stop and wait at most `timeout` s; True when it has ended.
+
+        A restorer call cannot be interrupted halfway, so a thread still inside one is left to finish on
+        its own (it is a daemon and writes nothing once cancelled).
+        """
         self._cancel.set()
-        self._thread.join()
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
 
 
 def restore_clip(
@@ -192,11 +224,14 @@ def restore_clip(
     keep_segments: bool = False,
     video_id: str | None = None,
     progress: Progress | None = None,
+    cancel: threading.Event | None = None,
 ) -> ClipResult:
     """Restore one file or URL into `output_url`. Segments go under `work_dir` (a temp dir by default).
 
     Restoring (decode, restorer, intermediate write) runs one segment ahead of stitching, in a thread.
     `seconds["stitch"]` is the wall time from the first stitched frame on, overlapping the restore.
+    Setting `cancel` (from any thread) stops both within a frame or a segment and raises `ClipCancelled`;
+    the output is written atomically, so a stopped run leaves none behind.
     """
     job = job or ClipJob()
     timings: dict[str, float] = {}
@@ -208,15 +243,23 @@ def restore_clip(
     vid = video_id or hashlib.sha256(input_url.encode()).hexdigest()[:16]
     fmt = container_format(output_url, job.settings)  # refuse a bad output before restoring anything
     files: list[SegmentFile] = []
+    halt = threading.Event()  # set when stitching ends (done, failed or cancelled): start nothing more
+
+    def stopped() -> bool:
+        return halt.is_set() or (cancel is not None and cancel.is_set())
+
     producer = _Prefetch(iter_restored_segments(info, segments, restorer, root, job=job, video_id=vid,
-                                                progress=progress, timings=timings))
+                                                progress=progress, timings=timings, should_stop=stopped),
+                         cancel=halt)
 
     def open_segment(k: int) -> Iterator[np.ndarray]:
-        files.append(producer.get())
+        files.append(producer.get(stopped))
         assert len(files) == k + 1
         return iter_segment(files[k].url, sha256=files[k].sha256)
 
     def stitch_progress(done: int, total: int) -> None:
+        if stopped():  # checked after every encoded frame
+            raise ClipCancelled("cancelled")
         if progress is not None and (done == total or done % 8 == 0):
             progress("stitch", done, total)
 

@@ -29,7 +29,7 @@ def _odd_source(path: str, w: int = 333, h: int = 197, frames: int = 9) -> np.nd
 def test_odd_size_survives_seedvr_clip_at_scale_1(tmp_path) -> None:
     src, out = str(tmp_path / "odd.mkv"), str(tmp_path / "out.mp4")
     clip = _odd_source(src)
-    proc = subprocess.run([sys.executable, "-m", "seedvr.cli.restore_clip", src, out, "--scale", "1",
+    proc = subprocess.run([sys.executable, "-m", "seedvr.cli.restore_clip", src, out, "--preset", "identity", "--scale", "1",
                            "--segment-frames", "5", "--context-frames", "1", "--encoder-preset", "ultrafast",
                            "--json"], cwd=REPO, env={**os.environ, "PYTHONPATH": REPO}, capture_output=True,
                           text=True, timeout=300)

@@ -26,7 +26,7 @@ def small_clip(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 def test_identity_restore_with_upscale(small_clip: str, tmp_path, capsys) -> None:
     out = str(tmp_path / "out.mp4")
-    rc = main([small_clip, out, "--scale", "2", "--segment-frames", "9", "--context-frames", "2",
+    rc = main([small_clip, out, "--preset", "identity", "--scale", "2", "--segment-frames", "9", "--context-frames", "2",
                "--encoder-preset", "ultrafast", "--json"])
     assert rc == 0
     summary = json.loads(capsys.readouterr().out)
@@ -36,17 +36,17 @@ def test_identity_restore_with_upscale(small_clip: str, tmp_path, capsys) -> Non
 
 
 def test_lossless_needs_mkv_and_bad_segment_length(small_clip: str, tmp_path, capsys) -> None:
-    assert main([small_clip, str(tmp_path / "o.mp4"), "--lossless", "--quiet"]) == 2
+    assert main([small_clip, str(tmp_path / "o.mp4"), "--lossless", "--quiet", "--preset", "identity"]) == 2
     assert "needs an .mkv" in capsys.readouterr().err
-    assert main([small_clip, str(tmp_path / "o.mkv"), "--segment-frames", "8", "--quiet"]) == 2
+    assert main([small_clip, str(tmp_path / "o.mkv"), "--segment-frames", "8", "--quiet", "--preset", "identity"]) == 2
     assert "4n+1" in capsys.readouterr().err
 
 
 def test_missing_and_corrupt_inputs_exit_2(tmp_path, capsys) -> None:
-    assert main([str(tmp_path / "absent.mp4"), str(tmp_path / "o.mp4"), "--quiet"]) == 2
+    assert main([str(tmp_path / "absent.mp4"), str(tmp_path / "o.mp4"), "--quiet", "--preset", "identity"]) == 2
     assert "[missing]" in capsys.readouterr().err
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"\x00garbage" * 100)
-    assert main([str(bad), str(tmp_path / "o.mp4"), "--quiet"]) == 2
+    assert main([str(bad), str(tmp_path / "o.mp4"), "--quiet", "--preset", "identity"]) == 2
     assert "[corrupt]" in capsys.readouterr().err
     assert not (tmp_path / "o.mp4").exists()
