@@ -20,6 +20,7 @@ EXIT_OK = 0
 EXIT_FAILED = 1
 EXIT_CONFIG = 2
 EXIT_INTERRUPTED = 130
+INTERRUPTED_LINE = "interrupted: finished segments and videos are kept; run the same command to resume"
 
 EPILOG = """\
 exit codes: 0 done (also when the selection matched nothing, or some videos failed: see the
@@ -109,13 +110,18 @@ def run_main(fn: Callable[[argparse.Namespace], int], parser: argparse.ArgumentP
     os.environ.setdefault("RUST_LOG", "info" if args.verbose else "error")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    from jobs.interrupts import run_interruptible
+
+    return run_interruptible(lambda: _run_mapped(fn, args), message=INTERRUPTED_LINE, code=EXIT_INTERRUPTED)
+
+
+def _run_mapped(fn: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
     try:
         return fn(args)
     except ConfigError as exc:
         return _fail(f"error: {exc}", EXIT_CONFIG, args.verbose)
     except KeyboardInterrupt:
-        return _fail("interrupted: finished segments and videos are kept; run the same command to resume",
-                     EXIT_INTERRUPTED, args.verbose)
+        return _fail(INTERRUPTED_LINE, EXIT_INTERRUPTED, args.verbose)
     except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --verbose
         from seedvr.errors import SeedVRError, first_line
 

@@ -98,8 +98,20 @@ def get_engine(cfg: EngineConfig, spark: Any = None) -> Engine:
 @contextlib.contextmanager
 def session(cfg: EngineConfig, spark: Any = None) -> Iterator[Engine]:
     """Context manager form of get_engine(): stops only what it started."""
+    from jobs.interrupts import on_interrupt
+
     eng = get_engine(cfg, spark)
     try:
-        yield eng
+        with on_interrupt(lambda: _interrupt_all(eng.spark)):
+            yield eng
     finally:
         eng.stop()
+
+
+def _interrupt_all(spark: Any) -> None:
+    """Cancel the session's running operations (Spark Connect and classic sessions both have it)."""
+    interrupt = getattr(spark, "interruptAll", None)
+    if interrupt is not None:
+        interrupt()
+    else:  # classic Spark before 3.5
+        spark.sparkContext.cancelAllJobs()

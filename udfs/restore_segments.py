@@ -79,6 +79,11 @@ def _maybe_kill() -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+# What a receipt carries into the row of a segment that is reused instead of restored again.
+_RECEIPT_FIELDS = ("intermediate_sha256", "frames_in", "frames_out", "out_height", "out_width", "scores",
+                   "read_s", "restore_s", "write_s", "weights_sha256")
+
+
 class RestoreSegments:
     """mapInPandas function; one instance is pickled per task, `setup()` runs on first use."""
 
@@ -108,6 +113,16 @@ class RestoreSegments:
             try:
                 seed = derive_seed(str(r.video_id), int(r.segment_index), int(s.seed))
                 row["seed"] = seed
+                url = segment_io.intermediate_url(s.output_root, s.config_hash, str(r.video_id),
+                                                  str(r.file_version), int(r.segment_index))
+                done = segment_io.reusable_segment(url, row)
+                if done is not None:  # finished by an earlier, interrupted run: its file and receipt check out
+                    row.update({k: done.get(k) for k in _RECEIPT_FIELDS}, status="ok", intermediate_uri=url,
+                               reused=True)
+                    row["total_s"] = time.perf_counter() - t0
+                    rows.append(row)
+                    progress.tick("segments")
+                    continue
                 restorer = self.setup(device)  # inside the try: a model that fails to load is a failed row
                 row["weights_sha256"] = weights_digest(restorer.info)
                 info = json.loads(r.info_json) if isinstance(r.info_json, str) else {}
@@ -118,8 +133,6 @@ class RestoreSegments:
                 t1 = time.perf_counter()
                 restored = restorer.restore(frames, seed=seed, target=_target(s))
                 t2 = time.perf_counter()
-                url = segment_io.intermediate_url(s.output_root, s.config_hash, str(r.video_id),
-                                                  str(r.file_version), int(r.segment_index))
                 sha = segment_io.write_segment(url, restored, info)
                 t3 = time.perf_counter()
                 row.update(
@@ -130,6 +143,8 @@ class RestoreSegments:
                 )
                 if s.score:
                     row["scores"] = segment_scores(frames, restored)
+                row["reused"] = False
+                segment_io.write_receipt(url, {k: row.get(k) for k in (*_RECEIPT_FIELDS, *segment_io.RECEIPT_KEYS)})
             except Exception as exc:  # noqa: BLE001 - a failed segment is a row, never a failed job
                 row.update(status="failed", **failure_columns(exc))
             row["total_s"] = time.perf_counter() - t0

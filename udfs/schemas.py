@@ -92,6 +92,8 @@ SEGMENT_UDF_OUT = struct(
     ("worker", S),
     ("weights_sha256", S),
     ("device_type", S),
+    # True when an earlier, interrupted run had finished this segment (its file and receipt verified).
+    ("reused", BooleanType()),
 )
 
 # What udfs.stitch.StitchVideos returns (the driver adds provenance and timestamps).

@@ -29,11 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_model_flags(p)
     g = p.add_argument_group("output")
     g.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run")
+    g.add_argument("--keep-intermediates", action="store_true",
+                   help="keep the segment files after each video's output is committed (default: delete them)")
     g.add_argument("--progress", action="store_true", help="show progress bars for segments and videos")
     return p
 
 
 def _main(args: argparse.Namespace) -> int:
+    if args.keep_intermediates:
+        args.overrides = [*args.overrides, "storage.keep_intermediates=true"]
     cfg = config_from_args(args)
     sel = make_selection(predicate=args.predicate, ids=args.ids, date_from=args.date_from, date_to=args.date_to,
                          content_class=args.content_class, force=args.force, limit=args.limit)

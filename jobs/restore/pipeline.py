@@ -27,6 +27,7 @@ from jobs.config import JobConfig, config_hash
 from jobs.provenance import Provenance, make_provenance, new_run_id
 from jobs.restore import progress_bars
 from jobs.restore.reduce import reduce_videos
+from jobs.restore.scratch import free_intermediates
 from jobs.restore.selection import Selection, apply_selection
 from jobs.restore.staging import (
     check_output_writable,
@@ -65,6 +66,11 @@ class RestoreReport:
     planned_segments: int = 0
     skipped_segments: int = 0
     restored_segments: int = 0
+    # Finished by an interrupted run (file and receipt verified) and taken as they were.
+    reused_segments: int = 0
+    # Scratch space given back after the outputs were committed (segment files and receipts).
+    freed_bytes: int = 0
+    freed_videos: int = 0
     failed_segments: int = 0
     recovered_segments: int = 0
     videos_ok: int = 0
@@ -195,12 +201,16 @@ def run_restore(
                   user_metadata=meta)
         key = ["video_id", "segment_index", "file_version"]
         todo = plan_pdf.iloc[0:0]
-        if len(plan_pdf):  # anti-join in Spark: only the selected videos' keys come back
+        # Anti-join in Spark: only the selected videos' keys come back. A forced video is planned whole:
+        # its segment files may have been freed after it was committed, and receipts reuse those that were not.
+        if len(plan_pdf) and not selection.force:
             done_seg = (tables.segments.read(spark)
                         .filter((F.col("config_hash") == chash) & (F.col("status") == "ok")).select(*key))
             todo_keys = (spark.createDataFrame(plan_pdf[key]).join(done_seg, on=key, how="left_anti")
                          .toPandas())
             todo = plan_pdf.merge(todo_keys, on=key, how="inner").sort_values(key).reset_index(drop=True)
+        elif len(plan_pdf):
+            todo = plan_pdf.sort_values(key).reset_index(drop=True)
         report.skipped_segments = report.planned_segments - len(todo)
 
     # 4. restore in waves: UDF -> staging append -> MERGE.
@@ -252,12 +262,21 @@ def run_restore(
             merge(spark, tables.restorations, conform(spark.createDataFrame(res_pdf, RESTORATIONS), RESTORATIONS),
                   update_when="s.status = 'ok' OR t.status <> 'ok' OR t.file_version <> s.file_version",
                   user_metadata=meta)
+    if not cfg.storage.keep_intermediates and len(res_pdf):
+        with _timed(report, "cleanup"):
+            freed = free_intermediates(spark, cfg.storage.output_root, chash, res_pdf[res_pdf["status"] == "ok"],
+                                       cfg.execution.stitch_slots)
+        report.freed_bytes, report.freed_videos = freed.bytes, freed.videos
+        for line in freed.errors[:5]:
+            log(f"warning: segment files left behind for {line}")
     report.restorations = res_pdf
     report.videos_ok = int((res_pdf["status"] == "ok").sum())
     report.videos_failed = int((res_pdf["status"] == "failed").sum())
     report.wall_s = time.perf_counter() - t_start
     report.message = (f"{report.videos_ok} restored, {report.videos_failed} failed, "
-                      f"{report.restored_segments} segments restored, {report.skipped_segments} skipped")
+                      f"{report.restored_segments} segments restored, {report.skipped_segments} skipped"
+                      + (f", {report.reused_segments} reused from an interrupted run"
+                         if report.reused_segments else ""))
     if track if track is not None else cfg.tracking.enabled:
         from jobs.tracking import log_restore_run
 

@@ -30,17 +30,20 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
             .join(plan_keys, on=["video_id", "segment_index", "file_version"], how="inner")
             .select("video_id", "segment_index", "file_version", "status", "error_class", "error_message",
                     "intermediate_uri", "intermediate_sha256", "window_start", "first_output",
-                    "last_output", "restore_s", "read_s", "write_s", "frames_out", "run_id", "scores",
+                    "last_output", "restore_s", "read_s", "write_s", "frames_out", "run_id", "scores", "reused",
                     *EXECUTOR_PROVENANCE)
             .toPandas())
     plan_key = plan_pdf[["video_id", "segment_index", "file_version"]]
     segs = plan_key.merge(segs, on=["video_id", "segment_index", "file_version"], how="left")
     report.segments = segs
     this_run = segs["run_id"] == report.run_id
-    report.restored_segments = int((this_run & (segs["status"] == "ok")).sum())
+    reused = this_run & segs["reused"].fillna(False).astype(bool)
+    restored = this_run & (segs["status"] == "ok") & ~reused
+    report.restored_segments = int(restored.sum())
+    report.reused_segments = int(reused.sum())
     report.failed_segments = int((this_run & (segs["status"] == "failed")).sum())
-    report.frames_restored = int(segs.loc[this_run & (segs["status"] == "ok"), "frames_out"].fillna(0).sum())
-    report.restore_s = float(segs.loc[this_run, "restore_s"].fillna(0).sum())
+    report.frames_restored = int(segs.loc[restored, "frames_out"].fillna(0).sum())
+    report.restore_s = float(segs.loc[this_run & ~reused, "restore_s"].fillna(0).sum())
     meta_by_id = sel_pdf.set_index("video_id")
     rows: list[dict[str, Any]] = []
     to_stitch = []

@@ -32,6 +32,15 @@ def _count(v: object) -> int:
     return int(v) if _present(v) else 0
 
 
+def scratch_line(cfg: JobConfig, rep: RestoreReport) -> str:
+    """What became of the segment files: freed after commit, or kept on request."""
+    where = f"{cfg.storage.output_root}/segments/"
+    if cfg.storage.keep_intermediates:
+        return f"scratch: segment files kept under {where} (storage.keep_intermediates)"
+    return (f"scratch: freed {rep.freed_bytes / 1e6:.1f} MB of segment files of {rep.freed_videos} committed "
+            f"videos under {where} (--keep-intermediates keeps them)")
+
+
 def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = None) -> None:
     console = console or Console(width=None if Console().is_terminal else 140)
     if rep.selected == 0:
@@ -61,6 +70,7 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
     console.print(f"{rep.message}; wall {rep.wall_s:.1f}s "
                   f"({', '.join(f'{k} {v:.1f}s' for k, v in rep.stage_s.items())})")
     console.print(f"outputs: {cfg.storage.output_root}/videos/{rep.config_hash}/")
+    console.print(scratch_line(cfg, rep))
     console.print(f"tables:  videos={tables.videos.label}\n         restorations={tables.restorations.label}\n"
                   f"         segments={tables.segments.label}")
     if rep.mlflow_run_id:

@@ -93,8 +93,24 @@ def _serve(payload: bytes, fd: int | None, max_memory_mb: int) -> tuple:
             os.close(fd)
 
 
+def _leave_with_parent(interval_s: float = 1.0) -> None:
+    """Exit when the parent process is gone (a Ctrl-C, a kill): an orphaned worker stuck in a decode
+    would otherwise live on until its own timeout, holding the parent's stderr open."""
+    import threading
+
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(interval_s)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="seedvr-parent-watch", daemon=True).start()
+
+
 def main() -> None:
     sock_fd, max_memory_mb = int(sys.argv[1]), int(sys.argv[2])
+    _leave_with_parent()
     if max_memory_mb > 0:
         import resource
 

@@ -58,7 +58,10 @@ def test_segments_staged_merged_and_planned(restored, spark) -> None:
     segs = t.segments.read(spark).collect()
     assert len(segs) == 6 and {s.status for s in segs} == {"ok"}
     assert len({(s.video_id, s.segment_index) for s in segs}) == 6
-    assert all(os.path.isfile(s.intermediate_uri) and len(s.intermediate_sha256) == 64 for s in segs)
+    assert all(len(s.intermediate_sha256) == 64 for s in segs)
+    # The three committed videos' segment files are freed after the commit, and only theirs.
+    assert not any(os.path.exists(s.intermediate_uri) for s in segs)
+    assert rep.freed_videos == 3 and rep.freed_bytes > 0
     assert t.segment_staging.read(spark).count() == 6
     plan = t.segment_plan.read(spark).collect()
     assert sorted((p.first_output, p.last_output, p.window_start) for p in plan if p.video_id == segs[0].video_id) \

@@ -23,7 +23,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Columns that legitimately differ between runs: ids, clocks, timings, the executing thread, and the code
 # version (its git sha moves when a commit lands between the reference run and the killed one).
 VOLATILE = ("run_id", "staged_at", "started_at", "finished_at", "read_s", "restore_s", "write_s", "total_s",
-            "stitch_s", "worker", "planned_at", "code_version")
+            "stitch_s", "worker", "planned_at", "code_version", "reused")
 
 
 def _normalised(spark, ref, root: str) -> list[dict]:
@@ -44,13 +44,15 @@ def _setup(spark, source: str, root: str, **over):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("hook, at, staged, merged", [
+@pytest.mark.parametrize("hook, at, staged, merged, reused", [
     # after the 2nd staging append: wave 1 merged, wave 2 staged but not merged
-    (KILL_AFTER_STAGED_ENV, "2", 2, 1),
-    # inside the UDF, right after the 3rd segment file was written: that segment is neither staged nor merged
-    (KILL_AFTER_SEGMENTS_ENV, "3", 2, 2),
+    (KILL_AFTER_STAGED_ENV, "2", 2, 1, 0),
+    # inside the UDF, right after the 3rd segment file and its receipt were written: that segment is
+    # neither staged nor merged, but it is finished, so the rerun takes it as it is
+    (KILL_AFTER_SEGMENTS_ENV, "3", 2, 2, 1),
 ])
-def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path, hook, at, staged, merged) -> None:
+def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path, hook, at, staged, merged,
+                                               reused) -> None:
     source = str(tmp_path / "src")
     make_catalog(make_video, source, n=2, frames=9)  # 2 videos x 2 segments, one segment per wave
 
@@ -71,7 +73,9 @@ def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path, hook
     model_cache.reset_stats()
     rep = run_restore(spark, cfg, make_selection(), track=False)
     assert rep.recovered_segments == staged - merged  # staged-but-unmerged rows of the killed run
-    assert model_cache.STATS["restore_calls"] == 2 == rep.restored_segments  # 4 planned, 2 were done
+    # 4 planned, 2 were merged; of the other 2, `reused` were finished before the kill
+    assert model_cache.STATS["restore_calls"] == 2 - reused == rep.restored_segments
+    assert rep.reused_segments == reused
     assert rep.videos_ok == 2
 
     for kind in ("segments", "restorations", "segment_plan", "videos"):
@@ -87,6 +91,7 @@ def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path, hook
     assert len({(s.video_id, s.segment_index) for s in segs}) == len(segs) == 4
     for r in tables.restorations.read(spark).collect():
         assert sha256_file(r.output_uri) == r.output_sha256
-    leftovers = [f for _, _, fs in os.walk(cfg.storage.output_root) for f in fs
-                 if not f.endswith((".mkv", ".nut", ".mp4"))]
+    # Committed videos' segment files and receipts are freed; nothing else is left behind.
+    leftovers = [f for _, _, fs in os.walk(cfg.storage.output_root) for f in fs if not f.endswith(".mp4")]
     assert leftovers == []
+    assert rep.freed_videos == 2 and rep.freed_bytes > 0
