@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -52,6 +53,17 @@ class EngineConfig(_Frozen):
     )
 
 
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:")
+
+
+def absolute_local(url: str | None) -> str | None:
+    """A local path made absolute (from the working directory, `~` expanded); URLs (s3://, dbfs:/...) as
+    they are. Tables record these values: a relative path means nothing outside the folder a job ran in."""
+    if not url or _SCHEME.match(url):
+        return url
+    return os.path.abspath(os.path.expanduser(url))
+
+
 class TablesConfig(_Frozen):
     """Delta tables: path-based under `root`, or catalog-qualified `catalog.schema.name`."""
 
@@ -66,6 +78,8 @@ class TablesConfig(_Frozen):
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 
+    _root = field_validator("root")(classmethod(lambda cls, v: absolute_local(v)))
+
 
 class StorageConfig(_Frozen):
     """`output_root` holds segment intermediates and final videos (any fsspec URL); `work_dir` is local."""
@@ -74,6 +88,8 @@ class StorageConfig(_Frozen):
     work_dir: str = "./var/local"
     # Segment files are deleted once their video's output is committed; keep them to inspect a run.
     keep_intermediates: bool = False
+
+    _paths = field_validator("output_root", "work_dir")(classmethod(lambda cls, v: absolute_local(v)))
 
 
 _DEFAULT_TARGET = defaults.target_spec()
@@ -101,6 +117,8 @@ class ModelConfig(_Frozen):
 
     preset: str = defaults.PRESET
     weights: str | None = None
+
+    _weights = field_validator("weights")(classmethod(lambda cls, v: absolute_local(v)))
     # Known digest of `weights`; when absent the weights identity is the URI plus size and etag/mtime.
     weights_sha256: str | None = None
     # None ("auto"): bfloat16 on GPUs, float32 on CPU.
@@ -206,6 +224,9 @@ class IngestConfig(_Frozen):
     source_roots: list[str] = Field(default_factory=list)
     extensions: list[str] = Field(default_factory=lambda: list(ARCHIVE_EXTENSIONS))
     content_class: str = "unknown"
+
+    _source = field_validator("source")(classmethod(lambda cls, v: absolute_local(v)))
+    _roots = field_validator("source_roots")(classmethod(lambda cls, v: [absolute_local(r) for r in v]))
     # Files probed per wave. Probe rows (with each file's frame table) pass through the driver on their
     # way to the MERGE, and Spark Connect caps one upload at 128 MiB: 32 hour-long videos stay far below.
     wave_files: int = Field(default=32, ge=1)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from jobs.catalog.register import ingest
 from jobs.cli import EXIT_OK, add_model_flags, base_parser, config_from_args, run_main
+from jobs.config import JobConfig
 from jobs.engine import session
 from jobs.provenance import new_run_id
 from jobs.restore.pipeline import run_restore
@@ -55,6 +56,19 @@ def sample_catalog(folder: Path, clips: int, frames: int, size: tuple[int, int])
     return rows
 
 
+def model_note(cfg: JobConfig) -> str | None:
+    """Said first and last when the model has no trained weights, so nobody mistakes noise for a result."""
+    from seedvr.checkpoints.presets import get_preset
+
+    p = get_preset(cfg.model.preset)
+    if p.random_init_seed is None or cfg.model.weights:
+        return None
+    return (f"note: preset {p.name} is a tiny SeedVR with seeded random weights: the restored videos are coloured "
+            "noise and their scores only show that the pipeline (decode, segments, restore, stitch, Delta, "
+            "MLflow) runs end to end. For a real restoration, point the job at released weights: "
+            "seedvr-restore --preset seedvr2-3b --weights PATH_OR_URL (see the README, 'Real weights').")
+
+
 def _main(args: argparse.Namespace) -> int:
     if args.work_dir:
         root = args.work_dir.rstrip("/")
@@ -70,6 +84,9 @@ def _main(args: argparse.Namespace) -> int:
         raise ConfigError(f"--size must be HxW such as 64x96, got {args.size!r}") from None
     work = Path(cfg.storage.work_dir)
     t0 = time.perf_counter()
+    note = model_note(cfg)
+    if note:
+        print(note, flush=True)
     print(f"[1/3] sample catalog under {work / 'catalog'}", flush=True)
     rows = sample_catalog(work / "catalog", args.clips, args.frames, (h, w))
     with session(cfg.engine) as eng:
@@ -89,6 +106,8 @@ def _main(args: argparse.Namespace) -> int:
                 res.message = f"nothing pending: {len(done)} videos already restored with config {res.config_hash}"
     print_summary(cfg, res)
     print(f"demo finished in {time.perf_counter() - t0:.1f}s; work folder: {work.resolve()}")
+    if note:
+        print(note)
     return EXIT_OK
 
 

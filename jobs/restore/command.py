@@ -31,7 +31,13 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run")
     g.add_argument("--keep-intermediates", action="store_true",
                    help="keep the segment files after each video's output is committed (default: delete them)")
-    g.add_argument("--progress", action="store_true", help="show progress bars for segments and videos")
+    g.add_argument("--no-progress", action="store_true",
+                   help="no progress output (default: bars on a terminal; elsewhere a line per change, at "
+                        "most every SEEDVR_PROGRESS_INTERVAL_S seconds, default 15)")
+    g.add_argument("--progress", action="store_true", help=argparse.SUPPRESS)  # the default now
+    g.add_argument("--dry-run", action="store_true",
+                   help="select and plan, then print what would be restored (videos, segments, output sizes, "
+                        "scratch space, model memory) without restoring or writing anything")
     return p
 
 
@@ -44,8 +50,11 @@ def _main(args: argparse.Namespace) -> int:
     with session(cfg.engine) as eng:
         rep = run_restore(eng.spark, cfg, sel, engine=eng.name, run_id=args.run_id or None,
                           job_id=args.job_id or None, job_run_id=args.job_run_id or None,
-                          show_progress=args.progress, track=False if args.no_mlflow else None,
-                          log=lambda m: print(m, flush=True))
+                          show_progress=not args.no_progress, track=False if args.no_mlflow or args.dry_run
+                          else None, log=lambda m: print(m, flush=True), dry_run=args.dry_run)
+    if rep.dry_run is not None:
+        print("\n".join(rep.dry_run.lines()))
+        return EXIT_OK
     print_summary(cfg, rep)
     return EXIT_OK
 

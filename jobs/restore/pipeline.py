@@ -26,6 +26,7 @@ import pandas as pd
 from jobs.config import JobConfig, config_hash
 from jobs.provenance import Provenance, make_provenance, new_run_id
 from jobs.restore import progress_bars
+from jobs.restore.dry_run import DryRun, estimate
 from jobs.restore.reduce import reduce_videos
 from jobs.restore.scratch import free_intermediates
 from jobs.restore.selection import Selection, apply_selection
@@ -83,6 +84,8 @@ class RestoreReport:
     segments: pd.DataFrame = field(default_factory=pd.DataFrame)
     message: str = ""
     mlflow_run_id: str | None = None
+    # Set by a dry run: what the run would do (nothing was restored or written).
+    dry_run: DryRun | None = None
 
 
 @contextlib.contextmanager
@@ -121,8 +124,13 @@ def run_restore(
     show_progress: bool = False,
     track: bool | None = None,
     log: Callable[[str], None] = lambda _m: None,
+    dry_run: bool = False,
 ) -> RestoreReport:
-    """Restore the selected catalog rows; returns counts, this run's rows and timings."""
+    """Restore the selected catalog rows; returns counts, this run's rows and timings.
+
+    `dry_run` selects and plans (on executors) and returns `report.dry_run`; it restores, records and
+    deletes nothing (it only creates missing tables, empty).
+    """
     from pyspark.sql import functions as F
 
     t_start = time.perf_counter()
@@ -138,9 +146,12 @@ def run_restore(
     meta = commit_metadata(prov.to_dict(), operation="restore")
 
     with _timed(report, "setup"):
+        # Seconds, before any task: a typo'd preset or missing weights must not fail a whole wave.
+        validate_model(cfg)
         ensure_tables(spark, tables)
         check_output_writable(cfg.storage.output_root)
-        report.recovered_segments = recover_staged(spark, tables, chash, meta)
+        if not dry_run:
+            report.recovered_segments = recover_staged(spark, tables, chash, meta)
 
     # 1. select: criteria, then drop videos already restored for this config and file version.
     with _timed(report, "select"):
@@ -156,7 +167,8 @@ def run_restore(
         if selection.limit:
             selected = selected.orderBy("video_id").limit(selection.limit)
         sel_pdf = selected.select("video_id", "uri", "content_class", "file_version", "probe_status",
-                                  "error_class", "error_message", "num_frames").toPandas()
+                                  "error_class", "error_message", "num_frames", "width", "height",
+                                  "bit_depth").toPandas()
     report.selected = len(sel_pdf)
     if sel_pdf.empty:
         report.message = f"selection matched no pending videos ({selection.describe()}); nothing to do"
@@ -194,7 +206,7 @@ def run_restore(
             })
         plan_pdf = plan_pdf[plan_pdf["segment_index"] >= 0].reset_index(drop=True)
         report.planned_segments = len(plan_pdf)
-        if len(plan_pdf):
+        if len(plan_pdf) and not dry_run:
             plan_rows = plan_pdf.drop(columns=["error_class", "error_message"]).assign(
                 planned_at=utc_now(), run_id=run_id)
             merge(spark, tables.segment_plan, conform(spark.createDataFrame(plan_rows), SEGMENT_PLAN),
@@ -212,6 +224,19 @@ def run_restore(
         elif len(plan_pdf):
             todo = plan_pdf.sort_values(key).reset_index(drop=True)
         report.skipped_segments = report.planned_segments - len(todo)
+    if dry_run:
+        from seedvr.checkpoints.presets import get_preset
+        from seedvr.restorer.target import TargetSize
+
+        t = cfg.model.target
+        report.dry_run = estimate(sel_pdf, todo, planned=report.planned_segments,
+                                  target=TargetSize(t.mode, t.value, t.multiple),
+                                  wave_segments=cfg.execution.wave_segments, output_root=cfg.storage.output_root,
+                                  preset=cfg.model.preset, weights=cfg.model.weights,
+                                  gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None)
+        report.message = f"dry run: {len(todo)} segments of {report.selected} videos would be restored"
+        report.wall_s = time.perf_counter() - t_start
+        return report
 
     # 4. restore in waves: UDF -> staging append -> MERGE.
     settings = RestoreSettings(
@@ -285,13 +310,25 @@ def run_restore(
     return report
 
 
+def validate_model(cfg: JobConfig) -> None:
+    """The preset, weights, target, dtype, attention, colour fix and VAE tile, checked on the driver."""
+    from seedvr.defaults import validate_model_choice
+
+    m = cfg.model
+    validate_model_choice(m.preset, m.weights, target=(m.target.mode, m.target.value, m.target.multiple),
+                          dtype=m.dtype, attention=m.attention, color_fix=m.colour_fix, vae_tile=m.vae_tile)
+
+
 def _model_options(cfg: JobConfig) -> dict[str, Any]:
-    """Sampling overrides for from_preset (the colour fix is one of them); none for the identity preset."""
+    """Sampling overrides for from_preset (the colour fix is one of them) and the VAE tile; none for the
+    identity preset."""
     if cfg.model.preset == "identity":
         return {}
     opts: dict[str, Any] = dict(cfg.model.sampling)
     if cfg.model.colour_fix is not None:
         opts.setdefault("color_fix", cfg.model.colour_fix)
+    if cfg.model.vae_tile is not None:
+        opts["vae_tiling"] = cfg.model.vae_tile
     return opts
 
 
