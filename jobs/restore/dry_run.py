@@ -14,12 +14,11 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from seedvr.restorer.target import TargetSize
-from seedvr.video.storage import is_local
 
-# Bytes per output pixel and frame of one RGB intermediate: rawvideo is the frames' bytes (local scratch);
-# UT Video (object stores) measured at 0.36 of them on restored footage (seedvr/video/intermediate.py).
-RAW_BYTES_PER_PIXEL = 3
-UTVIDEO_RATIO = 0.36
+# Bytes per output pixel and frame of the job's intermediates: UT Video, lossless, measured at 0.36 of the
+# RGB frames' 3 bytes on restored footage (seedvr/video/intermediate.py); smooth or flat pictures take
+# less. 16-bit sources go to FFV1 at 16 bits per sample: counted twice.
+UTVIDEO_BYTES_PER_PIXEL = 3 * 0.36
 
 
 @dataclass(frozen=True)
@@ -31,7 +30,7 @@ class DryRun:
     waves: int
     frames_to_restore: int
     output_sizes: dict[tuple[int, int], int] = field(default_factory=dict)
-    intermediate: str = "rawvideo"
+    intermediate: str = "utvideo"
     scratch_bytes: int = 0
     preset: str = ""
     weights: str = ""
@@ -64,7 +63,7 @@ def _size(n: float) -> str:
 
 
 def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target: TargetSize, wave_segments: int,
-             output_root: str, preset: str, weights: str | None, gpu_memory_gb: float | None) -> DryRun:
+             preset: str, weights: str | None, gpu_memory_gb: float | None) -> DryRun:
     """`selected`: catalog rows (video_id, probe_status, width, height, bit_depth); `todo`: plan rows."""
     ok = selected[selected["probe_status"] == "ok"]
     geometry: dict[str, tuple[int, int, int]] = {}
@@ -72,8 +71,7 @@ def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target
         h, w = target.output_size(int(r.height), int(r.width))
         geometry[r.video_id] = (w, h, 2 if (r.bit_depth or 8) > 8 else 1)
     sizes = Counter((w, h) for w, h, _ in geometry.values())
-    local = is_local(output_root)
-    per_pixel = RAW_BYTES_PER_PIXEL * (1.0 if local else UTVIDEO_RATIO)
+    per_pixel = UTVIDEO_BYTES_PER_PIXEL
     frames = scratch = 0.0
     for r in todo.itertuples(index=False):
         n = int(r.last_output) - int(r.window_start) + 1
@@ -83,7 +81,7 @@ def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target
     return DryRun(
         videos=len(selected), probe_failed=len(selected) - len(ok), segments_planned=planned, segments_todo=len(todo),
         waves=math.ceil(len(todo) / max(1, wave_segments)), frames_to_restore=int(frames),
-        output_sizes=dict(sizes), intermediate="rawvideo" if local else "utvideo", scratch_bytes=int(scratch),
+        output_sizes=dict(sizes), scratch_bytes=int(scratch),
         preset=preset, weights=(weights or "none (seeded random)") if preset != "identity" else "none",
         gpu_memory_gb=gpu_memory_gb,
     )

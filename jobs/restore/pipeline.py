@@ -29,7 +29,7 @@ from jobs.restore import progress_bars
 from jobs.restore.dry_run import DryRun, estimate
 from jobs.restore.reduce import reduce_videos
 from jobs.restore.scratch import free_intermediates
-from jobs.restore.selection import Selection, apply_selection
+from jobs.restore.selection import Selection, apply_selection, nothing_selected
 from jobs.restore.staging import (
     check_output_writable,
     maybe_kill,
@@ -171,7 +171,7 @@ def run_restore(
                                   "bit_depth").toPandas()
     report.selected = len(sel_pdf)
     if sel_pdf.empty:
-        report.message = f"selection matched no pending videos ({selection.describe()}); nothing to do"
+        report.message = nothing_selected(videos, selection, tables.videos.label, cfg.profile)
         report.wall_s = time.perf_counter() - t_start
         return report
     log(f"selected {len(sel_pdf)} videos ({selection.describe()}), config {chash}")
@@ -231,7 +231,7 @@ def run_restore(
         t = cfg.model.target
         report.dry_run = estimate(sel_pdf, todo, planned=report.planned_segments,
                                   target=TargetSize(t.mode, t.value, t.multiple),
-                                  wave_segments=cfg.execution.wave_segments, output_root=cfg.storage.output_root,
+                                  wave_segments=cfg.execution.wave_segments,
                                   preset=cfg.model.preset, weights=cfg.model.weights,
                                   gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None)
         report.message = f"dry run: {len(todo)} segments of {report.selected} videos would be restored"
