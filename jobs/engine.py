@@ -65,8 +65,34 @@ def start_sail(sail_env: dict[str, str] | None = None) -> tuple[Any, Any]:
     return server, spark
 
 
-def get_engine(cfg: EngineConfig, spark: Any = None) -> Engine:
-    """Session for `cfg.kind`; a session handed in (tests, notebooks) is used as is and never stopped."""
+def _active_session(profile: str | None) -> Any:
+    """The running SparkSession (a Databricks cluster's), or one the environment describes (SPARK_REMOTE,
+    a classic pyspark with a cluster manager). Anywhere else this is a configuration mistake, said in one
+    line: the Spark Connect client otherwise fails with CONNECT_URL_NOT_SET."""
+    from pyspark.sql import SparkSession
+
+    s = SparkSession.getActiveSession()
+    if s is not None:
+        return s
+    try:
+        return SparkSession.builder.getOrCreate()
+    except Exception as exc:  # noqa: BLE001 - CONNECT_URL_NOT_SET, JAVA_GATEWAY_EXITED, ...
+        if os.environ.get("DATABRICKS_RUNTIME_VERSION"):
+            raise
+        which = f"profile {profile!r}" if profile else "this profile"
+        raise ConfigError(
+            f"{which} uses engine.kind=active, the SparkSession of a Databricks cluster, and none is running "
+            "here: run it as a job on Databricks (databricks bundle run), or pass --engine connect "
+            "--connect-url sc://host:port for a Spark Connect server; --profile local runs here on the "
+            f"embedded engine ({type(exc).__name__})"
+        ) from None
+
+
+def get_engine(cfg: EngineConfig, spark: Any = None, *, profile: str | None = None) -> Engine:
+    """Session for `cfg.kind`; a session handed in (tests, notebooks) is used as is and never stopped.
+
+    `profile` names the job profile in the one-line error of a kind that cannot start here.
+    """
     if spark is not None:
         # Spark Connect reports the client protocol version, not the server, so the name comes from cfg.
         eng = Engine(spark=spark, name="sail" if cfg.kind == "sail" else _engine_name_of(spark))
@@ -74,11 +100,7 @@ def get_engine(cfg: EngineConfig, spark: Any = None) -> Engine:
         server, s = start_sail(cfg.sail_env)
         eng = Engine(spark=s, name="sail", _server=server, _owned=True)
     elif cfg.kind == "active":
-        from pyspark.sql import SparkSession
-
-        s = SparkSession.getActiveSession()
-        if s is None:
-            s = SparkSession.builder.getOrCreate()
+        s = _active_session(profile)
         eng = Engine(spark=s, name=_engine_name_of(s))
     elif cfg.kind == "connect":
         if not cfg.url:
@@ -96,11 +118,11 @@ def get_engine(cfg: EngineConfig, spark: Any = None) -> Engine:
 
 
 @contextlib.contextmanager
-def session(cfg: EngineConfig, spark: Any = None) -> Iterator[Engine]:
+def session(cfg: EngineConfig, spark: Any = None, *, profile: str | None = None) -> Iterator[Engine]:
     """Context manager form of get_engine(): stops only what it started."""
     from jobs.interrupts import on_interrupt
 
-    eng = get_engine(cfg, spark)
+    eng = get_engine(cfg, spark, profile=profile)
     try:
         with on_interrupt(lambda: _interrupt_all(eng.spark)):
             yield eng

@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from jobs.catalog.register import ingest, load_manifest
+from jobs.catalog.register import IngestReport, ingest, load_manifest
 from jobs.cli import EXIT_OK, base_parser, config_from_args, run_main
 from jobs.engine import session
 from jobs.provenance import code_version, new_run_id
@@ -36,7 +36,7 @@ def _main(args: argparse.Namespace) -> int:
         raise ConfigError("nothing to ingest: pass --source <folder or s3://bucket/prefix> or set ingest.source")
     manifest = load_manifest(args.manifest) if args.manifest else []
     run_id = args.run_id or new_run_id()
-    with session(cfg.engine) as eng:
+    with session(cfg.engine, profile=cfg.profile) as eng:
         tables = table_refs(cfg.tables)
         ensure_tables(eng.spark, tables)
         rep = ingest(eng.spark, cfg, tables, source=source, run_id=run_id, content_class=args.content_class or None,
@@ -47,6 +47,9 @@ def _main(args: argparse.Namespace) -> int:
     if len(rep.skipped) > MAX_SKIPPED_SHOWN:
         print(f"... and {len(rep.skipped) - MAX_SKIPPED_SHOWN} more skipped files"
               + (" (all are listed in the MLflow run)" if cfg.tracking.enabled else ""))
+    if rep.listed == 0:  # an empty folder or a wrong prefix: not an error (exit 0), but never silent
+        print(nothing_found_line(run_id, source, cfg.ingest.extensions, rep, args.manifest))
+        return EXIT_OK
     mlflow_note = ""
     if cfg.tracking.enabled and not args.no_mlflow:
         from jobs.tracking import log_ingest_run
@@ -56,6 +59,18 @@ def _main(args: argparse.Namespace) -> int:
           f"probed ok {rep.probed_ok}, probe failed {rep.probed_failed}, skipped {len(rep.skipped)}; "
           f"catalog: {tables.videos.label}{mlflow_note}")
     return EXIT_OK
+
+
+def nothing_found_line(run_id: str, source: str, extensions: Sequence[str], rep: IngestReport,
+                       manifest: str | None) -> str:
+    """One line saying that nothing was registered, why, and how to include other files."""
+    others = f"; {len(rep.skipped)} other files skipped" if rep.skipped else ""
+    if manifest:
+        return (f"ingest {run_id}: none of the files named in the manifest {manifest} was found under {source}"
+                f"{others}; nothing registered")
+    return (f"ingest {run_id}: no video files found under {source} (looked for {' '.join(extensions)}){others}; "
+            "nothing registered. To include other extensions, list them in ingest.extensions of the profile "
+            "(or --set 'ingest.extensions=[.mp4,.abc]', which replaces the list)")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

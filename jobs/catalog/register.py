@@ -24,7 +24,7 @@ from jobs.config import JobConfig
 from jobs.schemas import VIDEOS
 from jobs.tables import Tables, commit_metadata, merge, row_waves
 from seedvr.errors import ConfigError
-from seedvr.video.storage import check_bucket, location, sanitize_key_component
+from seedvr.video.storage import check_bucket, filesystem, location, sanitize_key_component
 from udfs.probe import ProbeVideos
 from udfs.schemas import frame_for, utc_now
 
@@ -78,7 +78,7 @@ def scan_source(source: str, extensions: Sequence[str]) -> tuple[pd.DataFrame, l
     Entries that are not regular files (FIFOs, devices, links) but carry a video extension are listed:
     the probe refuses them unopened, so they become failed catalog rows that say what they are.
     """
-    fs, root = fsspec.core.url_to_fs(source)
+    fs, root = filesystem(source)
     exts = tuple(e.lower() for e in extensions)
     try:
         if fs.isfile(root):

@@ -47,7 +47,7 @@ def _main(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     sel = make_selection(predicate=args.predicate, ids=args.ids, date_from=args.date_from, date_to=args.date_to,
                          content_class=args.content_class, force=args.force, limit=args.limit)
-    with session(cfg.engine) as eng:
+    with session(cfg.engine, profile=cfg.profile) as eng:
         rep = run_restore(eng.spark, cfg, sel, engine=eng.name, run_id=args.run_id or None,
                           job_id=args.job_id or None, job_run_id=args.job_run_id or None,
                           show_progress=not args.no_progress, track=False if args.no_mlflow or args.dry_run

@@ -9,6 +9,7 @@ CASE/CAST and pure scalar functions. The engine then analyses what is left (typo
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 
 import sqlglot
@@ -73,5 +74,11 @@ def check_predicate(predicate: str, columns: Iterable[str]) -> None:
                 raise ConfigError(f"--predicate {predicate!r}: {node.sql()!r} names a table; use bare column "
                                   f"names of the catalog ({', '.join(sorted(known))})")
             if node.name.lower() not in known:
-                raise ConfigError(f"--predicate {predicate!r}: unknown column {node.name!r}; columns available: "
-                                  f"{', '.join(sorted(known))}")
+                raise ConfigError(f"--predicate {predicate!r}: unknown column {node.name!r}{did_you_mean(node.name, known)}; "
+                                  f"columns available: {', '.join(sorted(known))}")
+
+
+def did_you_mean(name: str, known: Iterable[str]) -> str:
+    """` (did you mean video_id?)` for the closest known column, or nothing when none is close."""
+    close = difflib.get_close_matches(name.lower(), sorted(known), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""

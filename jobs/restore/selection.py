@@ -7,6 +7,7 @@ always left out unless `force` is set, so "no criteria" means "all pending".
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -61,6 +62,15 @@ def _as_df(spark: Any, table: Any) -> tuple[Any, str]:
     return spark.table(text), text
 
 
+_OBJECT_NAME = re.compile(r"ObjectName\(\[(.*?)\]\)")
+_IDENTIFIER = re.compile(r"Identifier\(\"((?:[^\"\\\\]|\\\\.)*)\"\)")
+
+
+def readable_names(message: str) -> str:
+    """An engine's debug form of a name (Sail: `ObjectName([Identifier("a"), Identifier("b")])`) as `a.b`."""
+    return _OBJECT_NAME.sub(lambda m: ".".join(_IDENTIFIER.findall(m.group(1))) or m.group(1), message)
+
+
 def validate_predicate(spark: Any, table: Any, predicate: str) -> None:
     """Raise ConfigError unless `predicate` is a boolean SQL expression over `table`'s columns.
 
@@ -73,6 +83,7 @@ def validate_predicate(spark: Any, table: Any, predicate: str) -> None:
         df.filter(predicate).limit(0).collect()
     except Exception as exc:  # noqa: BLE001 - engines raise different analysis errors
         first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        first = readable_names(first)
         raise ConfigError(
             f"--predicate {predicate!r} is not a valid filter on {label}: {first}. "
             f"Columns available: {', '.join(df.columns)}"
@@ -96,6 +107,16 @@ def apply_selection(spark: Any, videos: Any, sel: Selection) -> Any:
     if sel.content_class:
         df = df.filter(F.col("content_class") == sel.content_class)
     return df
+
+
+def nothing_selected(videos: Any, sel: Selection, label: str, profile: str) -> str:
+    """Why a run has nothing to do: an empty catalog (and what to run first), or a selection that matched
+    no pending video. Reads at most one row, and only when nothing was selected."""
+    if not videos.limit(1).collect():
+        return (f"catalog {label} is empty (nothing ingested there yet): run seedvr-ingest --source "
+                f"<folder or s3://bucket/prefix> --profile {profile} first, with the same table flags; "
+                "nothing to do")
+    return f"selection matched no pending videos ({sel.describe()}); nothing to do"
 
 
 def make_selection(

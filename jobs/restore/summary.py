@@ -44,7 +44,7 @@ def scratch_line(cfg: JobConfig, rep: RestoreReport) -> str:
 def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = None) -> None:
     console = console or Console(width=None if Console().is_terminal else 140)
     if rep.selected == 0:
-        console.print(f"[yellow]{rep.message}[/yellow]")
+        console.print(f"[yellow]{rep.message}[/yellow]", soft_wrap=True)  # one line, whatever its length
         return
     res = rep.restorations
     shown = [s for s in SHOWN_SCORES if any(isinstance(m, dict) and s in m for m in res.get("scores", []))]

@@ -59,8 +59,29 @@ def join_url(root: str, *parts: str) -> str:
     return "/".join([root.rstrip("/"), *parts])
 
 
+# Object stores whose fsspec implementation ships in an extra of this package, not in the core install.
+_EXTRAS = {"abfs": ("azure", "adlfs"), "abfss": ("azure", "adlfs"), "az": ("azure", "adlfs"),
+           "adl": ("azure", "adlfs"), "gs": ("gcs", "gcsfs"), "gcs": ("gcs", "gcsfs")}
+_BUILT_IN = "local paths, file://, s3://, dbfs:/Volumes/..., abfss:// (extra azure), gs:// (extra gcs)"
+
+
+def filesystem(url: str) -> tuple[Any, str]:
+    """fsspec's `url_to_fs`, with a missing or unknown protocol as one ConfigError naming the extra."""
+    try:
+        return url_to_fs(url)
+    except (ImportError, ValueError) as exc:
+        if isinstance(exc, ValueError) and "protocol" not in str(exc).lower():
+            raise
+        scheme = url.split("://", 1)[0].lower() if "://" in url else url.split(":", 1)[0].lower()
+        if scheme in _EXTRAS:
+            extra, package = _EXTRAS[scheme]
+            raise ConfigError(f"{url}: {scheme}:// needs the {package} package: pip install "
+                              f"'seedvr-lakehouse[{extra}]'") from None
+        raise ConfigError(f"{url}: unknown storage protocol {scheme}://; supported: {_BUILT_IN}") from None
+
+
 def is_local(url: str) -> bool:
-    fs, _ = url_to_fs(url)
+    fs, _ = filesystem(url)
     return "file" in _protocols(fs)
 
 
@@ -71,7 +92,7 @@ def _protocols(fs: Any) -> tuple[str, ...]:
 
 def local_path(url: str) -> str | None:
     """The local filesystem path of a `file://` or plain-path URL, else None."""
-    fs, path = url_to_fs(url)
+    fs, path = filesystem(url)
     return path if "file" in _protocols(fs) else None
 
 
@@ -80,7 +101,7 @@ _OBJECT_STORES = {"s3", "s3a", "gs", "gcs", "abfs", "abfss", "az"}
 
 def bucket_of(url: str) -> str | None:
     """The bucket (container) of an object-store URL, else None."""
-    fs, path = url_to_fs(url)
+    fs, path = filesystem(url)
     return path.split("/", 1)[0] if set(_protocols(fs)) & _OBJECT_STORES else None
 
 
@@ -89,7 +110,7 @@ def check_bucket(url: str) -> None:
     bucket = bucket_of(url)
     if bucket is None:
         return
-    fs, _ = url_to_fs(url)
+    fs, _ = filesystem(url)
     try:
         fs.info(bucket)
     except FileNotFoundError:
@@ -99,14 +120,38 @@ def check_bucket(url: str) -> None:
         raise ConfigError(f"{url}: access to bucket {bucket!r} denied ({first_line(exc)}); grant the job's "
                           "identity access to it") from None
     except Exception as exc:  # noqa: BLE001 - endpoint down, bad credentials: one line naming the URL
+        hint = credentials_hint(exc, url)
+        if hint:
+            raise ConfigError(f"{url}: {hint}") from None
         raise ConfigError(f"{url}: cannot reach the object store ({first_line(exc)}); check the endpoint "
                           "(AWS_ENDPOINT_URL), the network and the credentials") from None
+
+
+# botocore's names, matched by name: the check must not import the AWS SDK for other stores.
+_NO_CREDENTIALS = ("NoCredentialsError", "PartialCredentialsError", "ProfileNotFound")
+
+
+def credentials_hint(exc: BaseException, url: str) -> str | None:
+    """What to do when the object store was never asked because no credentials were found, else None."""
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    if not names & set(_NO_CREDENTIALS):
+        return None
+    bucket = None
+    with contextlib.suppress(Exception):
+        bucket = bucket_of(url)
+    where = f"bucket {bucket!r}" if bucket else "the object store"
+    return (f"no credentials to access {where} ({first_line(exc)}); export AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE naming a profile of ~/.aws/config, or run where an "
+            "instance profile grants access")
 
 
 def map_storage_error(exc: BaseException, url: str, *, write: bool = False) -> SeedVRError:
     """Translate filesystem/boto exceptions into the project's error taxonomy, naming the URL and the fix."""
     if isinstance(exc, SeedVRError):
         return exc
+    hint = credentials_hint(exc, url)
+    if hint:
+        return PermissionDeniedError(f"{url}: {hint}")
     if isinstance(exc, FileNotFoundError) or getattr(exc, "errno", None) == errno.ENOENT:
         if write:
             return MissingObjectError(f"{url}: the folder or bucket to write into does not exist; create it "
@@ -124,7 +169,7 @@ def map_storage_error(exc: BaseException, url: str, *, write: bool = False) -> S
 def object_size(url: str) -> int:
     """Size in bytes; raises MissingObjectError / PermissionDeniedError."""
     try:
-        fs, path = url_to_fs(url)
+        fs, path = filesystem(url)
         return int(fs.size(path))
     except Exception as exc:  # noqa: BLE001 - every storage failure is mapped
         raise map_storage_error(exc, url) from exc
@@ -132,7 +177,7 @@ def object_size(url: str) -> int:
 
 def exists(url: str) -> bool:
     try:
-        fs, path = url_to_fs(url)
+        fs, path = filesystem(url)
         return bool(fs.exists(path))
     except Exception as exc:  # noqa: BLE001
         raise map_storage_error(exc, url) from exc
@@ -148,7 +193,7 @@ def location(url: str) -> str:
     path = local_path(url)
     if path is not None:
         return os.path.realpath(path)
-    fs, rpath = url_to_fs(url)
+    fs, rpath = filesystem(url)
     return fs.unstrip_protocol(posixpath.normpath(rpath))
 
 
@@ -229,7 +274,7 @@ def local_copy(url: str) -> Iterator[str]:
     try:
         dst = os.path.join(tmpdir, os.path.basename(url.rstrip("/")) or "object")
         try:
-            fs, rpath = url_to_fs(url)
+            fs, rpath = filesystem(url)
             fs.get_file(rpath, dst)
         except Exception as exc:  # noqa: BLE001
             raise map_storage_error(exc, url) from exc
@@ -279,7 +324,7 @@ def atomic_write(url: str, *, suffix: str | None = None) -> Iterator[str]:
     try:
         yield tmp
         try:
-            fs, rpath = url_to_fs(url)
+            fs, rpath = filesystem(url)
             if not set(_protocols(fs)) & _OBJECT_STORES:  # on object stores makedirs would create buckets
                 with contextlib.suppress(Exception):
                     fs.makedirs(rpath.rsplit("/", 1)[0], exist_ok=True)
@@ -292,6 +337,6 @@ def atomic_write(url: str, *, suffix: str | None = None) -> Iterator[str]:
 
 def remove(url: str) -> None:
     """Delete an object if present (used to clean up after failed runs)."""
-    fs, path = url_to_fs(url)
+    fs, path = filesystem(url)
     with contextlib.suppress(FileNotFoundError):
         fs.rm(path)

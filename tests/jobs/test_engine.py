@@ -33,3 +33,14 @@ def test_handed_in_session_is_used_and_not_stopped(spark) -> None:
 def test_connect_without_url_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="engine.url"):
         get_engine(EngineConfig(kind="connect"))
+
+
+def test_active_kind_without_a_cluster_says_where_it_runs(monkeypatch) -> None:
+    from pyspark.sql import SparkSession
+
+    monkeypatch.delenv("DATABRICKS_RUNTIME_VERSION", raising=False)
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    monkeypatch.setattr(SparkSession, "getActiveSession", classmethod(lambda cls: None))
+    with pytest.raises(ConfigError, match=r"profile 'databricks_dev' uses engine.kind=active.*--engine connect "
+                                          r"--connect-url sc://.*--profile local runs here"):
+        get_engine(EngineConfig(kind="active"), profile="databricks_dev")

@@ -106,3 +106,29 @@ def test_row_local_predicates_are_accepted(catalog, spark) -> None:
     _, tables = catalog
     validate_predicate(spark, tables.videos, "lower(content_class) IN ('archive', 'ai_generated') AND "
                                             "num_frames BETWEEN 1 AND 10000 AND added_date >= date_sub(current_date(), 7)")
+
+
+def test_unknown_column_suggests_the_closest() -> None:
+    from jobs.restore.predicate import check_predicate, did_you_mean
+
+    with pytest.raises(ConfigError, match=r"unknown column 'vidoe_id' \(did you mean video_id\?\); columns "
+                                          r"available: content_class, uri, video_id$"):
+        check_predicate("vidoe_id = 'x'", ["video_id", "uri", "content_class"])
+    assert did_you_mean("zzz", ["video_id", "uri"]) == ""
+
+
+def test_engine_names_are_shown_as_written() -> None:
+    from jobs.restore.selection import readable_names
+
+    assert readable_names('cannot resolve ObjectName([Identifier("vidoe_id")])') == "cannot resolve vidoe_id"
+    assert readable_names('ObjectName([Identifier("t"), Identifier("c")]) x') == "t.c x"
+
+
+def test_empty_catalog_says_what_to_run(spark, tmp_path) -> None:
+    from jobs.restore.selection import nothing_selected
+
+    cfg = tiny_config(str(tmp_path))
+    tables = table_refs(cfg.tables)
+    ensure_tables(spark, tables)
+    msg = nothing_selected(tables.videos.read(spark), make_selection(), tables.videos.label, "local")
+    assert msg.startswith(f"catalog {tables.videos.label} is empty") and "seedvr-ingest --source" in msg

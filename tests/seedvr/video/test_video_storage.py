@@ -78,3 +78,35 @@ def test_s3_round_trip(s3_bucket: str, clip) -> None:
     assert np.array_equal(read_segment(seg_url, sha256=sf.sha256), frames)
     with pytest.raises(MissingObjectError):
         probe(f"s3://{s3_bucket}/in/absent.mp4")
+
+
+@pytest.mark.parametrize("url, needs", [("abfss://media@acct.dfs.core.windows.net/in/", "azure"),
+                                        ("az://media/in/", "azure"), ("gs://media/in/", "gcs")])
+def test_object_store_without_its_package_names_the_extra(url: str, needs: str) -> None:
+    import importlib.util
+
+    from seedvr.video.storage import filesystem
+
+    if importlib.util.find_spec({"azure": "adlfs", "gcs": "gcsfs"}[needs]) is not None:
+        pytest.skip("the package is installed here")
+    with pytest.raises(ConfigError, match=rf"pip install 'seedvr-lakehouse\[{needs}\]'"):
+        filesystem(url)
+
+
+def test_unknown_protocol_lists_the_supported_ones() -> None:
+    from seedvr.video.storage import check_bucket
+
+    with pytest.raises(ConfigError, match=r"unknown storage protocol nope://; supported: local paths.*s3://"):
+        check_bucket("nope://bucket/key")
+
+
+def test_missing_credentials_name_the_bucket_and_the_fix() -> None:
+    from botocore.exceptions import NoCredentialsError
+
+    from seedvr.video.storage import credentials_hint
+
+    hint = credentials_hint(NoCredentialsError(), "s3://archive/in/a.mp4")
+    assert hint is not None and "bucket 'archive'" in hint and "AWS_ACCESS_KEY_ID" in hint
+    assert credentials_hint(OSError("connection refused"), "s3://archive/in/a.mp4") is None
+    err = map_storage_error(NoCredentialsError(), "s3://archive/in/a.mp4")
+    assert isinstance(err, PermissionDeniedError) and str(err).startswith("s3://archive/in/a.mp4: no credentials")
