@@ -10,11 +10,12 @@ STAMP := $(VENV)/.installed
 
 venv: $(STAMP)
 
-# torch is pinned first so that pip never resolves a CUDA build on a CPU machine.
+# torch is pinned first so that pip never resolves a CUDA build on a CPU machine. 2.13.0 is the tested
+# version; the fallback (a platform without that wheel) is pyproject.toml's range.
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
-	$(PY) -m pip install -q "torch==2.13.0" || $(PY) -m pip install -q "torch>=2.4"
+	$(PY) -m pip install -q "torch==2.13.0" || $(PY) -m pip install -q "torch>=2.4,<2.14"
 	$(PY) -m pip install -q -c constraints.txt -e ".[local,dev,niqe]"
 	touch $(STAMP)
 

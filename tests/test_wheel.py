@@ -107,3 +107,47 @@ def test_installed_wheel_finds_its_job_profiles_without_a_checkout(venv: Path, t
     out = subprocess.run([str(venv / "bin" / "python"), "-c", code], cwd=tmp_path, env=clean_env(),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-1500:]
+
+
+# ------------------------------------------------------------------------------------------ metadata
+
+PROJECT = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _requirements(lines: list[str]) -> dict[str, object]:
+    from packaging.requirements import Requirement
+
+    return {Requirement(line).name: Requirement(line) for line in lines}
+
+
+def test_torch_range_admits_the_tested_pin_and_matches_the_makefile_fallback() -> None:
+    import re
+
+    torch = _requirements(PROJECT["dependencies"])["torch"]
+    makefile = (ROOT / "Makefile").read_text()
+    pin = re.search(r'"torch==([0-9.]+)"', makefile)
+    assert pin and torch.specifier.contains(pin.group(1)), f"{torch} does not admit the Makefile's {pin}"
+    assert torch.specifier.contains("2.13.9") and not torch.specifier.contains("2.14.0"), torch
+    from packaging.specifiers import SpecifierSet
+
+    fallback = re.search(r'"torch(>=[^"]+)"', makefile)
+    assert fallback and SpecifierSet(fallback.group(1)) == torch.specifier, "the fallback is pyproject's range"
+    constraints = dict(line.split("==", 1) for line in (ROOT / "constraints.txt").read_text().splitlines()
+                       if "==" in line and not line.startswith("#"))
+    assert torch.specifier.contains(constraints["torch"].split("+")[0])
+
+
+def test_scikit_image_is_core_because_every_restore_scores_with_it() -> None:
+    assert "scikit-image" in _requirements(PROJECT["dependencies"])
+    assert "from skimage.metrics import" in (ROOT / "seedvr" / "quality" / "fullref.py").read_text()
+
+
+def test_object_store_extras_exist_for_every_protocol_the_storage_error_names() -> None:
+    from seedvr.video.storage import _EXTRAS
+
+    extras = {name: _requirements(lines) for name, lines in PROJECT["optional-dependencies"].items()}
+    constraints = dict(line.split("==", 1) for line in (ROOT / "constraints.txt").read_text().splitlines()
+                       if "==" in line and not line.startswith("#"))
+    for scheme, (extra, package) in _EXTRAS.items():
+        assert package in extras.get(extra, {}), f"{scheme}:// points at extra {extra!r} without {package}"
+        assert extras[extra][package].specifier.contains(constraints[package]), (package, constraints[package])
