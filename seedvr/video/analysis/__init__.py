@@ -1,0 +1,134 @@
+"""What an archive file really holds, measured once per file version: shots, scan type, active picture
+and pixel shape.
+
+One decode pass feeds every analyser: FFmpeg's `scdet` sees each frame (at `shots.ANALYSIS_WIDTH`), `idet`
+sees runs of consecutive frames spread over the file, and the bar finder sees luma frames sampled across
+the whole video. The file is untrusted: `analyse_isolated` runs the pass in a sandboxed decoder worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from seedvr.video.analysis import scan as scan_mod
+from seedvr.video.analysis import shots as shots_mod
+from seedvr.video.analysis.bars import ActiveArea, active_area
+from seedvr.video.analysis.filters import FrameFilter
+from seedvr.video.analysis.pixels import PixelShape, pixel_shape
+from seedvr.video.analysis.scan import ScanType
+from seedvr.video.analysis.shots import Cut
+
+if TYPE_CHECKING:
+    from seedvr.video.decode import DecodeLimits
+    from seedvr.video.info import VideoInfo
+
+# Bumped when a verdict can change for the same file: stored with every analysis.
+ANALYSIS_VERSION = "1"
+IDET_RUNS = 6
+IDET_RUN_FRAMES = 60
+BAR_SAMPLES = 48
+
+
+@dataclass(frozen=True)
+class Analysis:
+    num_frames: int
+    cuts: tuple[Cut, ...]
+    scan: ScanType
+    active: ActiveArea
+    pixels: PixelShape
+    analysers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cut_frames(self) -> tuple[int, ...]:
+        return tuple(c.frame for c in self.cuts)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"version": ANALYSIS_VERSION, "analysers": dict(self.analysers), "num_frames": self.num_frames,
+                "cuts": [c.frame for c in self.cuts], "cut_scores": [round(c.score, 2) for c in self.cuts],
+                "scan": self.scan.to_dict(), "active": self.active.to_dict(), "pixels": self.pixels.to_dict()}
+
+
+def idet_frames(num_frames: int, runs: int = IDET_RUNS, run: int = IDET_RUN_FRAMES) -> list[range]:
+    """Runs of consecutive frames spread evenly over the file (all of a short one)."""
+    if num_frames <= runs * run:
+        return [range(0, num_frames)]
+    step = (num_frames - run) / (runs - 1)
+    return [range(int(k * step), int(k * step) + run) for k in range(runs)]
+
+
+def _run_of(t: int, runs: list[range]) -> int | None:
+    for k, r in enumerate(runs):
+        if t in r:
+            return k
+    return None
+
+
+def analyse(url: str, info: VideoInfo, *, min_shot_s: float = 0.5) -> Analysis:
+    """The decode pass (in this process: see `analyse_isolated` for untrusted files)."""
+    import av
+
+    from seedvr.video.avutil import open_video
+    from seedvr.video.decode import _resolve_url
+
+    n = info.num_frames
+    runs = idet_frames(n)
+    bar_at = set(np.linspace(0, max(0, n - 1), min(BAR_SAMPLES, max(1, n))).astype(int).tolist())
+    fps = float(info.fps) if getattr(info, "fps", None) else 25.0
+    min_shot = max(2, int(round(min_shot_s * fps)))
+    scores: list[float] = []
+    idet_md: list[dict[str, str]] = []
+    lumas: list[np.ndarray] = []
+    first = None
+    with open_video(_resolve_url(url, info)) as c:
+        v = c.streams.video[0]
+        if info.stream_index < len(c.streams) and c.streams[info.stream_index].type == "video":
+            v = c.streams[info.stream_index]
+        v.thread_type = "AUTO"
+        shape = pixel_shape(v)
+        width = shots_mod.ANALYSIS_WIDTH
+        scd = FrameFilter(v, "scdet", "threshold=100", pre=("scale", f"{width}:-2"))
+        idet: FrameFilter | None = None
+        current: int | None = None
+        for t, frame in enumerate(c.decode(v)):
+            if t >= n:
+                break
+            if first is None:
+                first = frame
+            scores += [shots_mod.score_of(m) for m in scd.push(frame)]
+            k = _run_of(t, runs)
+            if k != current:
+                if idet is not None:
+                    idet_md += idet.close()
+                idet, current = (FrameFilter(v, "idet") if k is not None else None), k
+            if idet is not None:
+                idet_md += idet.push(frame)
+            if t in bar_at:
+                lumas.append(frame.to_ndarray(format="gray"))
+        if idet is not None:
+            idet_md += idet.close()
+        scores += [shots_mod.score_of(m) for m in scd.close()]
+        flagged = scan_mod.flagged_order(v, first)
+    version = av.library_versions.get("libavfilter", ())
+    ff = ".".join(str(x) for x in version) if version else "unknown"
+    return Analysis(
+        num_frames=n,
+        cuts=tuple(shots_mod.pick_cuts(scores, min_shot=min_shot)),
+        scan=scan_mod.classify(idet_md, flagged),
+        active=active_area(np.stack(lumas)) if lumas else ActiveArea(0, 0, info.width, info.height, info.width,
+                                                                     info.height),
+        pixels=shape,
+        analysers={"shots": f"{shots_mod.ANALYSER} (libavfilter {ff})", "scan": f"ffmpeg-idet (libavfilter {ff})",
+                   "active": "seedvr-bars", "version": ANALYSIS_VERSION},
+    )
+
+
+def analyse_isolated(url: str, info: VideoInfo, limits: DecodeLimits, **kwargs: Any) -> Analysis:
+    """`analyse` in a sandboxed decoder worker: a crash or hang of the decoder fails this analysis only."""
+    from seedvr.video.sandbox import pool_for
+    from seedvr.video.storage import check_regular_file
+
+    check_regular_file(url)
+    return pool_for(limits.memory_mb).call(analyse, url, info, what=info.url, timeout_s=limits.timeout_s, **kwargs)
