@@ -152,6 +152,21 @@ def test_bundle_has_name_artifact_and_includes() -> None:
 # ------------------------------------------------------------------------------------------ targets
 
 
+def test_bundle_keeps_the_project_rules() -> None:
+    """Workspace host per target, production permissions, dedicated access mode, a small driver."""
+    from jobs.databricks.bundle_check import check_bundle
+
+    assert check_bundle(BUNDLE) == []
+
+
+def test_prod_permissions_go_to_groups_and_the_service_principal() -> None:
+    perms = BUNDLE["targets"]["prod"]["permissions"]
+    assert {"level": "CAN_MANAGE", "service_principal_name": BUNDLE["targets"]["prod"]["run_as"][
+        "service_principal_name"]} in perms
+    assert all("user_name" not in p for p in perms)
+    assert {resolve(p.get("group_name"), "prod") for p in perms} >= {"users", variables_for("prod")["operators_group"]}
+
+
 def test_targets_dev_and_prod_have_their_modes() -> None:
     targets = BUNDLE["targets"]
     assert targets["dev"]["mode"] == "development" and targets["dev"].get("default") is True
@@ -366,14 +381,16 @@ def job_clusters() -> list[tuple[str, dict[str, Any]]]:
 
 @pytest.mark.parametrize("target", ["dev", "prod"])
 def test_gpu_cluster_schedules_one_gpu_per_task_without_aqe_coalescing(target: str) -> None:
-    from jobs.databricks import sizing
+    from jobs.databricks import bundle_check, sizing
 
     for name, raw in job_clusters():
         cluster = resolve(raw, target)
-        version = re.fullmatch(r"(\d+)\.(\d+)\.x-gpu-ml-scala2\.13", cluster["spark_version"])
-        assert version and int(version.group(1)) >= 17, f"{name}: not a Spark 4 GPU ML runtime"
-        assert cluster["data_security_mode"] == "SINGLE_USER"
+        version = re.fullmatch(r"(\d+)\.(\d+)\.x-scala2\.13", cluster["spark_version"])
+        assert version and int(version.group(1)) >= 17, f"{name}: not a Spark 4 runtime release"
+        assert cluster["use_ml_runtime"] is True and cluster["kind"] == "CLASSIC_PREVIEW", name
+        assert cluster["data_security_mode"] == "DATA_SECURITY_MODE_DEDICATED"
         node = sizing.get_node_type(cluster["node_type_id"])
+        bundle_check.check_driver_node(cluster["driver_node_type_id"], cluster["node_type_id"])
         conf = cluster["spark_conf"]
         assert conf["spark.task.resource.gpu.amount"] == "1"
         assert int(conf["spark.executor.resource.gpu.amount"]) == node.gpus

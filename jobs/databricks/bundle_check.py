@@ -5,6 +5,10 @@ variables the restore task gets. A variable left empty, a preset too large for t
 GPU count that does not match the node, a bad date range or missing weights each stop the run with a
 message that names the variable to fix, instead of an out-of-memory error after the cluster started
 and the weights were read.
+
+`check_bundle` and `check_driver_node` hold the rules of the bundle itself (per-target workspace
+hosts, production permissions, dedicated access mode, the driver node type) that `databricks bundle
+validate` accepts either way; the test suite applies them to databricks.yml offline.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ import argparse
 import datetime as dt
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from jobs.databricks import sizing
 from seedvr.checkpoints.presets import get_preset
@@ -129,6 +134,71 @@ def run_checks(args: argparse.Namespace) -> Preflight:
         check_source(args.source)
     return Preflight(args.preset, args.node_type, args.gpus_per_node, args.gpu_slots,
                      get_preset(args.preset).min_gpu_memory_gb)
+
+
+# Bundle-level permission levels (the CLI maps CAN_RUN to CAN_MANAGE_RUN on jobs).
+PERMISSION_LEVELS = ("CAN_VIEW", "CAN_RUN", "CAN_MANAGE")
+_PRINCIPALS = ("user_name", "group_name", "service_principal_name")
+
+
+def check_bundle(bundle: Mapping[str, Any]) -> list[str]:
+    """What an assembled bundle (databricks.yml with its includes, variables unresolved) breaks of the
+    project's rules, one message per problem; empty when it keeps them all."""
+    problems: list[str] = []
+    for name, target in (bundle.get("targets") or {}).items():
+        host = str((target.get("workspace") or {}).get("host") or "")
+        if not host.startswith("https://") or "${" in host:
+            problems.append(f"target {name}: workspace.host must be the workspace's https:// URL written out "
+                            f"(the CLI resolves no variables there), got {host or 'nothing'!r}")
+        if target.get("mode") == "production":
+            problems += _permission_problems(name, target.get("permissions") or [])
+    for job_name, job in ((bundle.get("resources") or {}).get("jobs") or {}).items():
+        for spec in job.get("job_clusters") or []:
+            cluster, where = spec.get("new_cluster") or {}, f"job {job_name}, cluster {spec.get('job_cluster_key')}"
+            if cluster.get("data_security_mode") != "DATA_SECURITY_MODE_DEDICATED":
+                problems.append(f"{where}: data_security_mode must be DATA_SECURITY_MODE_DEDICATED (SINGLE_USER is "
+                                f"its legacy name), got {cluster.get('data_security_mode')!r}")
+            if cluster.get("kind") != "CLASSIC_PREVIEW" or cluster.get("use_ml_runtime") is not True:
+                problems.append(f"{where}: set kind: CLASSIC_PREVIEW and use_ml_runtime: true (dedicated access "
+                                "mode needs the kind; the GPU ML runtime then follows from the node type)")
+            if not cluster.get("driver_node_type_id"):
+                problems.append(f"{where}: set driver_node_type_id (the smallest GPU node type: the driver loads "
+                                "no model), else the driver is as large as a worker")
+    return problems
+
+
+def _permission_problems(target: str, permissions: Sequence[Mapping[str, Any]]) -> list[str]:
+    if not permissions:
+        return [f"target {target}: a production target needs permissions (who may manage, run and view its jobs)"]
+    problems = []
+    for i, perm in enumerate(permissions):
+        who = [k for k in _PRINCIPALS if perm.get(k)]
+        if perm.get("level") not in PERMISSION_LEVELS:
+            problems.append(f"target {target}: permissions[{i}].level must be one of {', '.join(PERMISSION_LEVELS)}, "
+                            f"got {perm.get('level')!r}")
+        if len(who) != 1:
+            problems.append(f"target {target}: permissions[{i}] must name exactly one of {', '.join(_PRINCIPALS)}")
+        elif who == ["user_name"]:
+            problems.append(f"target {target}: permissions[{i}] grants {perm['user_name']!r} personally; grant a "
+                            "group or a service principal, which outlive a person's account")
+    if not any(p.get("level") == "CAN_MANAGE" and p.get("service_principal_name") for p in permissions):
+        problems.append(f"target {target}: no service principal has CAN_MANAGE; production deploys come from one")
+    return problems
+
+
+def check_driver_node(driver: str, worker: str) -> sizing.NodeType:
+    """The driver node type: a GPU type (GPU ML runtimes refuse a CPU driver) of the workers' cloud, with the
+    least GPU memory of that cloud's single-GPU types, since it never holds a model."""
+    node, work = sizing.get_node_type(driver), sizing.get_node_type(worker)
+    if node.cloud != work.cloud:
+        raise ConfigError(f"bundle variable 'gpu_driver_node_type' is {driver} ({node.cloud}) but the workers are "
+                          f"{worker} ({work.cloud}); pick a node type of {work.cloud}")
+    smallest = min(n.gpu_memory_gb for n in sizing.NODE_TYPES.values() if n.cloud == node.cloud and n.gpus == 1)
+    if node.gpus != 1 or node.gpu_memory_gb != smallest:
+        raise ConfigError(f"bundle variable 'gpu_driver_node_type' is {driver} ({node.gpus} x {node.gpu} "
+                          f"{node.gpu_memory_gb} GB); the driver loads no model: use a single-GPU "
+                          f"{smallest} GB type of {node.cloud}")
+    return node
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from jobs.databricks import bundle_check
+from seedvr.errors import ConfigError
 
 GOOD = ["--catalog=main", "--schema=seedvr", "--preset=tiny-v2", "--weights=/nowhere", "--output-root=/tmp/out",
         "--node-type=g6e.xlarge", "--gpus-per-node=1", "--gpu-slots=2", "--workers=2"]
@@ -96,3 +97,56 @@ def test_nightly_source_must_be_set_and_exist(tmp_path: Path, capsys: pytest.Cap
     assert code == 2 and "source_root" in out and "does not exist" in out
     code, _ = run([*GOOD, "--require=source", f"--source={tmp_path}"], capsys)
     assert code == 0
+
+
+def _bundle() -> dict:
+    cluster = {"kind": "CLASSIC_PREVIEW", "use_ml_runtime": True, "data_security_mode": "DATA_SECURITY_MODE_DEDICATED",
+               "node_type_id": "g6e.xlarge", "driver_node_type_id": "g4dn.xlarge"}
+    return {
+        "targets": {
+            "dev": {"mode": "development", "workspace": {"host": "https://dev.cloud.databricks.com"}},
+            "prod": {"mode": "production", "workspace": {"host": "https://prod.cloud.databricks.com"},
+                     "permissions": [{"level": "CAN_MANAGE", "service_principal_name": "sp"},
+                                     {"level": "CAN_RUN", "group_name": "ops"}]},
+        },
+        "resources": {"jobs": {"nightly": {"job_clusters": [{"job_cluster_key": "gpu", "new_cluster": cluster}]}}},
+    }
+
+
+def test_a_bundle_that_keeps_the_rules_has_no_problem() -> None:
+    assert bundle_check.check_bundle(_bundle()) == []
+
+
+@pytest.mark.parametrize(("breaks", "message"), [
+    (lambda b: b["targets"]["dev"].pop("workspace"), "target dev: workspace.host must be"),
+    (lambda b: b["targets"]["prod"]["workspace"].update(host="${var.host}"), "target prod: workspace.host must be"),
+    (lambda b: b["targets"]["prod"].pop("permissions"), "a production target needs permissions"),
+    (lambda b: b["targets"]["prod"]["permissions"].append({"level": "CAN_MANAGE", "user_name": "a@b.c"}),
+     "grants 'a@b.c' personally"),
+    (lambda b: b["targets"]["prod"]["permissions"].append({"level": "IS_OWNER", "group_name": "g"}),
+     "level must be one of CAN_VIEW, CAN_RUN, CAN_MANAGE"),
+    (lambda b: b["targets"]["prod"]["permissions"].pop(0), "no service principal has CAN_MANAGE"),
+    (lambda b: _cluster(b).update(data_security_mode="SINGLE_USER"), "SINGLE_USER is its legacy name"),
+    (lambda b: _cluster(b).pop("kind"), "set kind: CLASSIC_PREVIEW and use_ml_runtime: true"),
+    (lambda b: _cluster(b).pop("driver_node_type_id"), "set driver_node_type_id"),
+])
+def test_each_broken_rule_is_named(breaks, message: str) -> None:
+    bundle = _bundle()
+    breaks(bundle)
+    problems = bundle_check.check_bundle(bundle)
+    assert len(problems) == 1 and message in problems[0], problems
+
+
+def _cluster(bundle: dict) -> dict:
+    return bundle["resources"]["jobs"]["nightly"]["job_clusters"][0]["new_cluster"]
+
+
+def test_driver_node_is_the_smallest_gpu_type_of_the_workers_cloud() -> None:
+    assert bundle_check.check_driver_node("g4dn.xlarge", "g6e.xlarge").gpu == "T4"
+    assert bundle_check.check_driver_node("Standard_NC4as_T4_v3", "Standard_NC24ads_A100_v4").cloud == "azure"
+    with pytest.raises(ConfigError, match="but the workers are Standard_NC24ads_A100_v4 \\(azure\\); pick a node type of azure"):
+        bundle_check.check_driver_node("g4dn.xlarge", "Standard_NC24ads_A100_v4")
+    with pytest.raises(ConfigError, match="the driver loads no model: use a single-GPU 16 GB type of aws"):
+        bundle_check.check_driver_node("g6e.xlarge", "g6e.xlarge")
+    with pytest.raises(ConfigError, match="unknown GPU node type 'm5.xlarge'"):
+        bundle_check.check_driver_node("m5.xlarge", "g6e.xlarge")  # GPU runtimes refuse a CPU driver
