@@ -58,25 +58,82 @@ def base_parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def add_model_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("model")
-    g.add_argument("--preset", help="seedvr2-3b, seedvr2-7b, seedvr2-7b-sharp, seedvr-3b, seedvr-7b, "
-                                    "tiny-v1, tiny-v2 or identity")
-    g.add_argument("--weights", help="weights file or folder (any fsspec URL); default: the preset's own")
+    """seedvr-clip's model, output-size and segment flags (same names, help and defaults), plus the job's
+    own; every one is optional and wins over the profile and `--set`."""
+    from seedvr.cli.flags import add_model_flags as add_shared
+
+    groups = add_shared(p, from_profile=True)
+    g = groups["model"]
+    g.description = ("the defaults named are seedvr.defaults' (as seedvr-clip's); the profile may set\n"
+                     "others (demo: tiny-v2), and a flag given wins over the profile and --set")
     g.add_argument("--weights-sha256", help="known sha256 of --weights (else identified by size/etag/mtime)")
-    g.add_argument("--dtype", help="bfloat16, float16 or float32 (default: the preset's)")
-    g.add_argument("--device", help="cpu, cuda or cuda:N (default: the task's GPU, else CPU)")
-    g.add_argument("--seed", type=int, help="run-level seed; each segment derives its own")
-    g.add_argument("--segment-frames", type=int, help="output frames per segment window (4n+1)")
-    g.add_argument("--context-frames", type=int, help="causal overlap frames before each segment")
-    g.add_argument("--gpu-slots", type=int, help="partitions of the restore stage = GPUs x tasks per GPU")
+    g.add_argument("--gpu-slots", help="partitions of the restore stage = GPUs x tasks per GPU")
 
 
 def _nz(v: Any) -> Any:
     return None if v is None or (isinstance(v, str) and not v.strip()) else v
 
 
+def _number(flag: str, value: Any, kind: type = int) -> Any:
+    """A flag's text as an int (or float), or a one-line ConfigError naming the flag."""
+    value = _nz(value)
+    if value is None or isinstance(value, kind):
+        return value
+    try:
+        return kind(str(value).strip())
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise ConfigError(f"{flag} {value!r} is not {what}") from None
+
+
+def _model_flags(args: argparse.Namespace) -> dict[str, Any]:
+    """The model, size and segment flags that were given, checked by seedvr.defaults, as config paths."""
+    from seedvr import defaults
+    from seedvr.checkpoints.presets import get_preset
+
+    out: dict[str, Any] = {}
+    preset = _nz(getattr(args, "preset", None))
+    if preset is not None:
+        get_preset(preset)  # unknown names fail here, with a "did you mean"
+        out["model.preset"] = preset
+    dtype = _nz(getattr(args, "dtype", None))
+    if dtype is not None:
+        defaults.normalize_dtype(dtype)
+        out["model.dtype"] = dtype  # "auto" too: it replaces a dtype the profile sets
+    for flag, attr, path, choices in (("--attention", "attention", "model.attention", defaults.ATTENTIONS),
+                                      ("--color-fix", "color_fix", "model.colour_fix", defaults.COLOR_FIXES)):
+        value = _nz(getattr(args, attr, None))
+        if value is not None:
+            defaults.check_choice(flag, value, choices)
+            out[path] = value
+    tile = _nz(getattr(args, "vae_tile", None))
+    if tile is not None:
+        out["model.vae_tile"] = defaults.parse_vae_tile(tile)
+    size = {"resolution": _nz(getattr(args, "resolution", None)),
+            "short_side": _number("--short-side", getattr(args, "short_side", None)),
+            "scale": _number("--scale", getattr(args, "scale", None), float)}
+    if any(v is not None for v in size.values()):
+        mode, value, multiple = defaults.target_spec(**size)
+        out["model.target"] = {"mode": mode, "value": value, "multiple": multiple}
+    for flag, path in (("--seed", "model.seed"), ("--segment-frames", "segments.segment_frames"),
+                       ("--context-frames", "segments.context_frames"), ("--gpu-slots", "execution.gpu_slots")):
+        out[path] = _number(flag, getattr(args, flag[2:].replace("-", "_"), None))
+    for attr, path in (("weights", "model.weights"), ("weights_sha256", "model.weights_sha256"),
+                       ("device", "model.device")):
+        out[path] = _nz(getattr(args, attr, None))
+    seg, ctx = out.get("segments.segment_frames"), out.get("segments.context_frames")
+    if seg is not None or ctx is not None:  # the pair is checked again with the profile's values
+        from seedvr.video.plan import validate_plan_params
+
+        validate_plan_params(1, seg if seg is not None else 1 + 4 * max(ctx or 0, 0), max(ctx or 0, 0))
+        if ctx is not None and ctx < 0:
+            raise ConfigError(f"--context-frames {ctx} must be 0 or more")
+    return {k: v for k, v in out.items() if v is not None}
+
+
 def config_from_args(args: argparse.Namespace) -> JobConfig:
-    """Profile <- --set overrides <- dedicated flags (flags win)."""
+    """Profile <- --set overrides <- dedicated flags (flags win). A bad flag value is a one-line
+    ConfigError naming the flag, raised before the profile is read."""
     over = parse_set(args.overrides)
     flags: dict[str, Any] = {}
 
@@ -92,12 +149,8 @@ def config_from_args(args: argparse.Namespace) -> JobConfig:
     put("engine.url", getattr(args, "connect_url", None))
     put("storage.output_root", getattr(args, "output_root", None))
     put("storage.work_dir", getattr(args, "work_dir", None))
-    for flag, path in (("preset", "model.preset"), ("weights", "model.weights"),
-                       ("weights_sha256", "model.weights_sha256"), ("dtype", "model.dtype"),
-                       ("device", "model.device"), ("seed", "model.seed"),
-                       ("segment_frames", "segments.segment_frames"),
-                       ("context_frames", "segments.context_frames"), ("gpu_slots", "execution.gpu_slots")):
-        put(path, getattr(args, flag, None))
+    for path, value in _model_flags(args).items():
+        put(path, value)
     return load_config(_nz(args.profile), deep_merge(over, flags))
 
 

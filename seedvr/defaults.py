@@ -94,8 +94,12 @@ def target_spec(resolution: str | float | None = None, short_side: int | None = 
         raise ConfigError(f"{' and '.join(given)} both set the output size; give only one")
     if short_side is not None:
         mode, value = "short_side", float(short_side)
+        if not (math.isfinite(value) and value >= 16):
+            raise ConfigError(f"--short-side {short_side!r} must be a size in pixels (16 or more), e.g. 1080")
     elif scale is not None:
         mode, value = "scale", float(scale)
+        if not (math.isfinite(value) and value > 0):
+            raise ConfigError(f"--scale {scale!r} must be a positive factor, e.g. 2 (1: the input size)")
     else:
         mode, value = "area", parse_resolution(RESOLUTION if resolution is None else resolution)
     spec = (mode, value, default_multiple(mode))
@@ -134,7 +138,8 @@ def parse_vae_tile(value: str | int | None) -> int | None:
     return tile
 
 
-def _check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
+    """A one-line ConfigError unless `value` is one of `choices` (`--attention`, `--color-fix`)."""
     if value not in choices:
         raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
 
@@ -160,9 +165,9 @@ def validate_model_choice(
     if target is not None and not isinstance(target, TargetSize):
         target = TargetSize(*target)
     normalize_dtype(dtype)
-    _check_choice("attention", attention, ATTENTIONS)
+    check_choice("attention", attention, ATTENTIONS)
     if color_fix is not None:
-        _check_choice("color fix", color_fix, COLOR_FIXES)
+        check_choice("color fix", color_fix, COLOR_FIXES)
     parse_vae_tile(vae_tile)
     if p.is_identity:
         if weights:

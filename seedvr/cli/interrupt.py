@@ -15,6 +15,7 @@ import os
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from types import FrameType, TracebackType
 
 EXIT_INTERRUPTED = 130
@@ -24,13 +25,27 @@ WORKER_THREAD_NAMES = ("seedvr-restore",)
 
 class SigintGuard:
     """While active in the main thread: the first SIGINT sets `cancel` and raises KeyboardInterrupt, a
-    second one exits at once with status 130. Elsewhere (a notebook's worker thread) it does nothing."""
+    second one exits at once with status 130. Elsewhere (a notebook's worker thread) it does nothing.
 
-    def __init__(self, cancel: threading.Event) -> None:
+    `line` is what the command says when interrupted: `announce()` prints it once, and a forced exit
+    prints it when the command had not yet, so either way stderr holds it exactly once. A forced exit
+    runs no `finally`: the command lists what must still be undone (a scratch folder) in `on_force`.
+    """
+
+    def __init__(self, cancel: threading.Event, line: str | None = None) -> None:
         self.cancel = cancel
         self.count = 0
+        self.line = line
+        self._announced = False
+        self.on_force: list[Callable[[], object]] = []
         self._previous: object = None
         self._active = False
+
+    def announce(self) -> None:
+        if self.line is not None and not self._announced:
+            self._announced = True
+            with contextlib.suppress(Exception):
+                print(self.line, file=sys.stderr, flush=True)
 
     def __enter__(self) -> SigintGuard:
         if threading.current_thread() is threading.main_thread():
@@ -48,6 +63,10 @@ class SigintGuard:
         self.cancel.set()
         if self.count == 1:
             raise KeyboardInterrupt
+        self.announce()
+        for undo in self.on_force:
+            with contextlib.suppress(Exception):
+                undo()
         leave(EXIT_INTERRUPTED, force=True)
 
 

@@ -17,10 +17,11 @@ from seedvr.errors import ConfigError, first_line
 from seedvr.video.storage import bucket_of, check_bucket, local_path
 
 
-def check_output_location(output: str, input_url: str | None = None) -> None:
+def check_output_location(output: str, input_url: str | None = None, *, create: bool = True) -> None:
     """The output's folder exists or can be created, and accepts files; an object store's bucket exists.
 
     Creates the local folder (as the final write would), and a probe file in it that is removed at once.
+    `create=False` (a dry run) writes nothing: the nearest existing folder must be writable instead.
     """
     path = local_path(output)
     if path is None:
@@ -33,6 +34,9 @@ def check_output_location(output: str, input_url: str | None = None) -> None:
     if os.path.isdir(path):
         raise ConfigError(f"output {output} is a folder; give a file name such as {os.path.join(output, 'out.mp4')}")
     folder = os.path.dirname(os.path.abspath(path))
+    if not create:
+        _check_writable_without_writing(output, folder)
+        return
     try:
         os.makedirs(folder, exist_ok=True)
     except FileExistsError:
@@ -49,6 +53,18 @@ def check_output_location(output: str, input_url: str | None = None) -> None:
     os.close(fd)
     with contextlib.suppress(OSError):
         os.remove(probe)
+
+
+def _check_writable_without_writing(output: str, folder: str) -> None:
+    existing = folder
+    while not os.path.exists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise ConfigError(f"output {output}: {existing} is a file, not a folder; choose another output path")
+    if not os.access(existing, os.W_OK | os.X_OK):
+        where = f"into {folder}" if existing == folder else f"the folder {folder} (in {existing})"
+        raise ConfigError(f"output {output}: cannot write {where} (permission denied); grant write access "
+                          "to the folder or choose another output path")
 
 
 def _blocker(folder: str) -> str:
@@ -88,6 +104,8 @@ class Plan:
     last_segment_frames: int
     window_bytes: int
     model_memory_gb: float | None
+    # What would stop the real run (missing weights); a dry run shows the plan anyway and exits 2.
+    problems: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +114,7 @@ class Plan:
             "segments": {"count": self.segments, "frames": self.segment_frames, "context_frames": self.context_frames,
                          "last_frames": self.last_segment_frames},
             "memory": {"decoded_window_bytes": self.window_bytes, "model_gpu_gb": self.model_memory_gb},
+            "ok": not self.problems, "problems": list(self.problems),
         }
 
     def lines(self) -> list[str]:
@@ -109,7 +128,8 @@ class Plan:
         m = self.model
         model = ", ".join(f"{k} {v}" for k, v in m.items() if v is not None)
         return [
-            "dry run: nothing is loaded or written",
+            "dry run: nothing is loaded or written" + ("" if not self.problems else
+                                                       "; the run would stop at the problem below"),
             f"  input     {s['url']}: {s['codec']} {s['width']}x{s['height']} {s['pix_fmt']}, "
             f"{s['fps']:g} fps, {s['num_frames']} frames, {s['duration_s']:.1f} s",
             f"  output    {self.output}: {w}x{h} ({self.target})",
@@ -117,6 +137,7 @@ class Plan:
             f"  segments  {self.segments} of up to {self.segment_frames} frames with {self.context_frames} "
             f"context frames (last one {self.last_segment_frames} frames)",
             f"  memory    {mem}",
+            *(f"  problem   {p}" for p in self.problems),
         ]
 
 

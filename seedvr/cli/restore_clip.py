@@ -4,66 +4,56 @@
     seedvr-clip s3://b/in.mov out.mkv --preset seedvr2-7b --weights s3://b/w/ --short-side 1080
     seedvr-clip in.mp4 out.mp4 --preset tiny-v2 --dry-run                # the plan, nothing loaded
 
-Defaults are shared with the job (seedvr.defaults). Exit status: 0 on success, 2 for bad input or
-configuration, 1 for unexpected failures, 130 when interrupted; every error is one line naming the thing
-and the fix (`--verbose` adds the traceback).
+Defaults and the model, size and segment flags are shared with the job (seedvr.defaults,
+seedvr.cli.flags). Flags, model choice and output location are checked before the input is opened.
+`--dry-run` probes the input and prints the plan; when the run it describes would fail (no weights, say)
+it prints the plan and the problem and exits 2, as that run would. Exit status: 0 on success, 2 for bad
+input or configuration, 1 for unexpected failures, 130 when interrupted (Ctrl-C: one line, no output
+file; a second Ctrl-C leaves at once); every error is one line naming the thing and the fix (`--verbose`
+adds the traceback). Progress goes to stderr: bars on a terminal, elsewhere throttled lines
+(`--progress-interval`, or `$SEEDVR_PROGRESS_INTERVAL_S` as for seedvr-restore).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
+import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from seedvr import defaults
+from seedvr.cli.flags import add_model_flags
 from seedvr.cli.interrupt import EXIT_INTERRUPTED, SigintGuard, leave
-from seedvr.errors import SeedVRError, error_class_of, first_line
+from seedvr.cli.progress import PLAIN_INTERVAL_S
+from seedvr.errors import ConfigError, SeedVRError, error_class_of, first_line
 
 PROG = "seedvr-clip"
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 INTERRUPTED_LINE = f"{PROG}: interrupted; stopped, no output was written"
+INTERVAL_ENV = "SEEDVR_PROGRESS_INTERVAL_S"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog=PROG, description="Restore one video with SeedVR (no Spark).",
-                                epilog="exit codes: 0 done; 1 unexpected error; 2 bad input or configuration; "
-                                       "130 interrupted (a second Ctrl-C forces the exit)")
+                                epilog="exit codes: 0 done (for --dry-run: the run would start); 1 unexpected "
+                                       "error; 2 bad input or configuration (--dry-run: after the plan, when "
+                                       "the run would stop, e.g. without weights); 130 interrupted (a second "
+                                       "Ctrl-C forces the exit)")
     p.add_argument("input", help="input video: a path or any fsspec URL (s3://, dbfs:/Volumes/...)")
     p.add_argument("output", help="output video (.mp4, .mov, .mkv); written atomically")
-    m = p.add_argument_group("model")
-    m.add_argument("--preset", default=defaults.PRESET,
-                   help=f"model preset (default: {defaults.PRESET}); tiny-v2 runs seeded random weights "
-                        "(a smoke test), identity runs no model")
-    m.add_argument("--weights", default=None, help="checkpoint file or folder, local or any fsspec URL "
-                                                   "(required by the released presets)")
-    m.add_argument("--dtype", default="auto", help="auto (bfloat16 on GPUs, float32 on CPU), bfloat16, float16 "
-                                                   "or float32")
-    m.add_argument("--attention", default=defaults.ATTENTION, choices=defaults.ATTENTIONS,
-                   help="DiT attention backend (default: auto, flash-attn when it runs)")
-    m.add_argument("--vae-tile", default="auto", help="VAE tile edge in px (e.g. 512), or auto: untiled, "
-                                                      "smaller tiles on out-of-memory (default)")
-    m.add_argument("--color-fix", default=defaults.COLOR_FIX, choices=defaults.COLOR_FIXES,
-                   help=f"colour correction against the input (default: {defaults.COLOR_FIX})")
-    m.add_argument("--seed", type=int, default=defaults.SEED,
-                   help=f"run-level seed; each segment derives its own (default: {defaults.SEED})")
-    m.add_argument("--device", default=defaults.DEVICE, help="torch device (default: cuda if available)")
-    t = p.add_argument_group(f"output size (pick one; default: --resolution {defaults.RESOLUTION})")
-    size = t.add_mutually_exclusive_group()
-    size.add_argument("--resolution", default=None, help=defaults.RESOLUTION_HELP)
-    size.add_argument("--short-side", type=int, default=None, help="shorter side of the output in pixels")
-    size.add_argument("--scale", type=float, default=None, help="scale factor of both sides (1: the input size)")
+    groups = add_model_flags(p)
+    size = groups["size"]
     size.add_argument("--area", dest="resolution", help=argparse.SUPPRESS)
     size.add_argument("--target-scale", dest="scale", type=float, help=argparse.SUPPRESS)
-    s = p.add_argument_group("segments")
-    s.add_argument("--segment-frames", type=int, default=defaults.SEGMENT_FRAMES,
-                   help=f"input frames per restorer call, 4n+1 (default: {defaults.SEGMENT_FRAMES})")
-    s.add_argument("--context-frames", type=int, default=defaults.CONTEXT_FRAMES,
-                   help=f"overlap with the previous segment, cross-faded (default: {defaults.CONTEXT_FRAMES})")
+    s = groups["segments"]
     s.add_argument("--blend", default=defaults.BLEND, choices=("hann", "linear", "none"), help="cross-fade ramp")
     s.add_argument("--work-dir", default=None, help="where segment intermediates go (default: a temp dir)")
     s.add_argument("--keep-segments", action="store_true", help="keep the intermediates after stitching")
@@ -84,6 +74,10 @@ def build_parser() -> argparse.ArgumentParser:
                                                           "size, segments, memory) without loading the model")
     o.add_argument("--probe-timeout", type=float, default=120.0, help="seconds allowed for probing")
     o.add_argument("--quiet", action="store_true", help="no progress output")
+    o.add_argument("--progress-interval", type=float, default=None, metavar="SECONDS",
+                   help="when stderr is not a terminal (a log file, CI), at most one progress line per stage "
+                        f"every SECONDS, plus each stage's first and last (default: ${INTERVAL_ENV} as for "
+                        f"seedvr-restore, else {PLAIN_INTERVAL_S:g})")
     o.add_argument("--json", action="store_true", help="print a JSON summary (or plan) on stdout")
     o.add_argument("-v", "--verbose", action="store_true", help="tracebacks with errors")
     return p
@@ -96,16 +90,40 @@ def _settings(args: argparse.Namespace) -> dict[str, Any]:
     from seedvr.video.plan import validate_plan_params
 
     validate_plan_params(1, args.segment_frames, args.context_frames)
+    interval = _progress_interval(args.progress_interval)
     target = TargetSize(*defaults.target_spec(args.resolution, args.short_side, args.scale))
     dtype = defaults.normalize_dtype(args.dtype)
     vae_tile = defaults.parse_vae_tile(args.vae_tile)
-    preset = defaults.validate_model_choice(args.preset, args.weights, target=target, dtype=dtype,
-                                            attention=args.attention, color_fix=args.color_fix,
-                                            vae_tile=vae_tile)
+    from seedvr.checkpoints.presets import get_preset
+
+    preset = get_preset(args.preset)
+    problems: list[str] = []
+    try:
+        defaults.validate_model_choice(preset, args.weights, target=target, dtype=dtype, attention=args.attention,
+                                       color_fix=args.color_fix, vae_tile=vae_tile)
+    except ConfigError as exc:
+        if not args.dry_run:
+            raise
+        problems.append(str(exc))  # missing or absent weights: the plan is still worth showing
     enc = EncodeSettings.lossless() if args.lossless else EncodeSettings(
         codec=args.codec, crf=args.crf, preset=args.encoder_preset, ten_bit=args.ten_bit)
     container_format(args.output, enc)
-    return {"preset": preset, "target": target, "dtype": dtype, "vae_tile": vae_tile, "encode": enc}
+    return {"preset": preset, "target": target, "dtype": dtype, "vae_tile": vae_tile, "encode": enc,
+            "problems": problems, "progress_interval": interval}
+
+
+def _progress_interval(flag: float | None) -> float:
+    """--progress-interval, else $SEEDVR_PROGRESS_INTERVAL_S (the job's variable), else 5 s."""
+    raw, name = (flag, "--progress-interval") if flag is not None else (os.environ.get(INTERVAL_ENV), INTERVAL_ENV)
+    if raw is None or (isinstance(raw, str) and not raw.strip()):
+        return PLAIN_INTERVAL_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not value >= 0:
+        raise ConfigError(f"{name} {raw!r} must be 0 or more seconds")
+    return value
 
 
 def _describe_target(target: Any) -> str:
@@ -121,7 +139,8 @@ def _model_summary(args: argparse.Namespace, s: dict[str, Any]) -> dict[str, Any
     p = s["preset"]
     if p.is_identity:
         return {"preset": p.name}
-    return {"preset": p.name, "weights": args.weights or "seeded random", "dtype": s["dtype"] or "auto",
+    weights = args.weights or ("missing" if p.needs_weights else "seeded random")
+    return {"preset": p.name, "weights": weights, "dtype": s["dtype"] or "auto",
             "attention": args.attention, "color fix": args.color_fix, "vae tile": s["vae_tile"] or "auto",
             "seed": args.seed}
 
@@ -137,7 +156,7 @@ def _plan(args: argparse.Namespace, s: dict[str, Any], info: Any, segments: list
                 segment_frames=args.segment_frames, context_frames=args.context_frames,
                 last_segment_frames=segments[-1].window_frames,
                 window_bytes=window_bytes(info, max(sg.window_frames for sg in segments)),
-                model_memory_gb=gb or None)
+                model_memory_gb=gb or None, problems=tuple(s["problems"]))
 
 
 def _load(args: argparse.Namespace, s: dict[str, Any]) -> Any:
@@ -150,8 +169,12 @@ def _load(args: argparse.Namespace, s: dict[str, Any]) -> Any:
                          vae_tiling=s["vae_tile"], color_fix=args.color_fix)
 
 
-def run(args: argparse.Namespace, cancel: threading.Event | None = None) -> dict[str, Any]:
-    """Do the work for parsed arguments; returns the JSON-safe summary (or the plan, for --dry-run)."""
+def run(args: argparse.Namespace, cancel: threading.Event | None = None,
+        on_force: list[Callable[[], object]] | None = None) -> dict[str, Any]:
+    """Do the work for parsed arguments; returns the JSON-safe summary (or the plan, for --dry-run).
+
+    `on_force` receives what a forced exit (a second Ctrl-C) must still undo: the scratch folder.
+    """
     from seedvr.cli.preflight import check_output_location
     from seedvr.cli.progress import make_progress
     from seedvr.video.pipeline import ClipJob, restore_clip
@@ -160,21 +183,23 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None) -> dict
 
     # 1. flags, model choice and output location: seconds, before anything is opened or loaded
     s = _settings(args)
-    check_output_location(args.output, args.input)
+    check_output_location(args.output, args.input, create=not args.dry_run)
     # 2. the source and the plan
     info = probe(args.input, timeout_s=args.probe_timeout)
     segments = plan_segments(info.num_frames, args.segment_frames, args.context_frames)
     plan = _plan(args, s, info, segments)
     if args.dry_run:
         return {"dry_run": True, "plan": plan}
-    report = make_progress(PROG, quiet=args.quiet)
+    report = make_progress(PROG, quiet=args.quiet, interval_s=s["progress_interval"])
     try:
         # 3. the model
         p = s["preset"]
         t0 = time.perf_counter()
-        report.note(f"loading {p.name} ({p.description})")
+        what = "" if p.is_identity else (f": weights {args.weights or 'seeded random'}, device "
+                                         f"{args.device or 'auto'}, dtype {args.dtype}")
+        report.note(f"loading {p.name} ({p.description}){what}")
         restorer = _load(args, s)
-        report.note(f"model ready in {time.perf_counter() - t0:.1f} s; restoring {len(segments)} segments of "
+        report.note(f"model ready in {time.perf_counter() - t0:.1f} s; restoring {len(segments)} segment{'' if len(segments) == 1 else 's'} of "
                     f"{info.width}x{info.height} to {plan.output_size[0]}x{plan.output_size[1]}")
         # 4. restore and stitch, one segment ahead in a thread
         job = ClipJob(segment_frames=args.segment_frames, context_frames=args.context_frames, blend=args.blend,
@@ -184,8 +209,17 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None) -> dict
         def progress(stage: str, done: int, total: int) -> None:
             report.update(stage, done, total, "segments" if stage == "restore" else "frames")
 
-        result = restore_clip(args.input, args.output, restorer, job=job, info=info, work_dir=args.work_dir,
-                              keep_segments=args.keep_segments, progress=progress, cancel=cancel)
+        # A scratch folder of our own, so that a forced exit can remove it too.
+        scratch = None if args.work_dir or args.keep_segments else tempfile.mkdtemp(prefix="seedvr-clip-")
+        if scratch is not None and on_force is not None:
+            on_force.append(lambda: shutil.rmtree(scratch, ignore_errors=True))
+        try:
+            result = restore_clip(args.input, args.output, restorer, job=job, info=info,
+                                  work_dir=args.work_dir or scratch, keep_segments=args.keep_segments,
+                                  progress=progress, cancel=cancel)
+        finally:
+            if scratch is not None:
+                shutil.rmtree(scratch, ignore_errors=True)
     finally:
         report.close()
     return {
@@ -217,23 +251,32 @@ def _fail(args: argparse.Namespace, line: str, code: int) -> int:
     return code
 
 
+def _interrupted(args: argparse.Namespace, guard: SigintGuard) -> int:
+    if args.verbose:
+        import traceback
+
+        traceback.print_exc()
+    guard.announce()
+    return EXIT_INTERRUPTED
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. Run as the process's command (argv None), it may leave with `os._exit` so that a
     worker thread still inside torch never races interpreter shutdown (see seedvr.cli.interrupt)."""
     args = build_parser().parse_args(argv)
     cancel = threading.Event()
     own_process = argv is None
-    with SigintGuard(cancel) as guard:
+    with SigintGuard(cancel, INTERRUPTED_LINE) as guard:
         try:
-            summary = run(args, cancel)
+            summary = run(args, cancel, guard.on_force)
         except KeyboardInterrupt:
-            code = _fail(args, INTERRUPTED_LINE, EXIT_INTERRUPTED)
+            code = _interrupted(args, guard)
             return leave(code, force=own_process) if own_process else code
         except Exception as exc:  # noqa: BLE001 - one line for the user, the traceback with --verbose
             from seedvr.video.pipeline import ClipCancelled
 
             if isinstance(exc, ClipCancelled) or guard.count:
-                code = _fail(args, INTERRUPTED_LINE, EXIT_INTERRUPTED)
+                code = _interrupted(args, guard)
             elif isinstance(exc, SeedVRError):
                 code = _fail(args, f"{PROG}: error [{error_class_of(exc)}]: {_one_line(exc)}", EXIT_BAD_INPUT)
             else:
@@ -245,7 +288,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(out, indent=2))
     elif args.dry_run:
         print("\n".join(summary["plan"].lines()))
-    else:
+    if args.dry_run:
+        # The plan is shown, but the run it describes would fail: say why, and exit as that run would.
+        for problem in summary["plan"].problems:
+            print(f"{PROG}: error [config]: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT if summary["plan"].problems else 0
+    if not args.json:
         print(f"wrote {summary['output']}: {summary['frames']} frames, {summary['size'][0]}x{summary['size'][1]}, "
               f"{summary['segments']} segments, {summary['seconds']['total']:.2f} s", file=sys.stderr)
     return 0

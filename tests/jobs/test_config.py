@@ -65,3 +65,30 @@ def test_config_hash_is_stable_and_covers_pixel_settings() -> None:
             {"storage": {"output_root": "/elsewhere"}}]
     for over in same:
         assert config_hash(load_config("local", over), None) == h, over
+
+
+def test_code_defaults_and_local_profile_are_seedvr_defaults() -> None:
+    """The job restores as seedvr-clip does unless a profile says otherwise (and says why)."""
+    from jobs.config import JobConfig
+    from seedvr import defaults
+    from seedvr.cli.restore_clip import build_parser
+
+    clip = build_parser().parse_args(["in.mp4", "out.mp4"])
+    for cfg in (JobConfig(), load_config("local"), load_config("s3_example")):
+        m, s = cfg.model, cfg.segments
+        assert (m.preset, m.seed, m.dtype, m.attention, m.colour_fix, m.vae_tile, m.weights) == (
+            clip.preset, clip.seed, None, clip.attention, clip.color_fix, None, None) == (
+            defaults.PRESET, defaults.SEED, None, defaults.ATTENTION, defaults.COLOR_FIX, None, None)
+        assert (m.target.mode, m.target.value, m.target.multiple) == defaults.target_spec() == (
+            "area", 1280 * 720, 2)
+        assert (s.segment_frames, s.context_frames) == (clip.segment_frames, clip.context_frames) == (45, 8)
+
+
+def test_demo_names_a_tiny_preset_that_runs_without_weights() -> None:
+    from seedvr.defaults import validate_model_choice
+
+    demo = load_config("demo")
+    assert demo.model.preset == "tiny-v2" and demo.model.weights is None
+    validate_model_choice(demo.model.preset, None)  # no ConfigError: seeded random weights
+    with pytest.raises(ConfigError, match="needs --weights"):
+        validate_model_choice(load_config("local").model.preset, None)
