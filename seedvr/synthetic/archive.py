@@ -29,6 +29,9 @@ class ArchiveClip:
     truth: dict[str, Any] = field(default_factory=dict)
     field_order: str | None = None  # "tff"/"bff" to flag the stream interlaced
     sar: Fraction | None = None
+    # The progressive picture a correct preparation recovers (the fields as frames, the film frames, the
+    # picture inside the bars), when there is one.
+    reference: np.ndarray | None = None
 
 
 def _still(k: int) -> Any:
@@ -63,12 +66,14 @@ def interlaced(order: str = "tff", flagged: bool = True, frames: int = 50, size:
                seed: int = 0) -> ArchiveClip:
     fields = _film(seed, 2 * frames, size, seed=seed)
     return ArchiveClip(f"interlaced-{order}-{'flagged' if flagged else 'unflagged'}", weave(fields, order),
-                       Fraction(25), {"scan": "interlaced", "field_order": order}, order if flagged else None)
+                       Fraction(25), {"scan": "interlaced", "field_order": order}, order if flagged else None,
+                       reference=fields)
 
 
 def telecined(frames: int = 60, size: tuple[int, int] = (240, 320), seed: int = 1) -> ArchiveClip:
     film = _film(seed, frames * 4 // 5 + 4, size, seed=seed)
-    return ArchiveClip("telecined", pulldown(film)[:frames], Fraction(30000, 1001), {"scan": "telecined"})
+    return ArchiveClip("telecined", pulldown(film)[:frames], Fraction(30000, 1001), {"scan": "telecined"},
+                       reference=film[:frames * 4 // 5])
 
 
 def progressive(frames: int = 50, size: tuple[int, int] = (240, 320), seed: int = 2, fast: bool = False) -> ArchiveClip:
@@ -99,7 +104,7 @@ def boxed(kind: str = "letterbox", bar: int = 40, frames: int = 40, size: tuple[
     else:
         out[:, :, bar:w - bar] = pic
         bars = {"top": 0, "bottom": 0, "left": bar, "right": bar}
-    return ArchiveClip(kind, out, Fraction(25), {"scan": "progressive", "bars": bars})
+    return ArchiveClip(kind, out, Fraction(25), {"scan": "progressive", "bars": bars}, reference=pic)
 
 
 def anamorphic(sar: Fraction = Fraction(32, 27), frames: int = 20, size: tuple[int, int] = (240, 320),

@@ -4,9 +4,23 @@ each frame's metadata (`lavfi.*` keys), through PyAV's filter graph: no FFmpeg C
 from __future__ import annotations
 
 from collections.abc import Iterator
+from fractions import Fraction
 from typing import Any
 
 import av
+
+
+def buffer_source(graph: av.filter.Graph, stream: Any) -> Any:
+    """A `buffer` source for a decoded video stream, with its frame rate: filters that work in cadence
+    cycles (`decimate`) refuse a source of unknown rate, which PyAV's template buffer has."""
+    cc = stream.codec_context
+    tb = stream.time_base or Fraction(1, 90000)
+    rate = stream.average_rate or stream.guessed_rate or Fraction(25)
+    sar = cc.sample_aspect_ratio or Fraction(1)
+    return graph.add("buffer", f"video_size={cc.width}x{cc.height}:pix_fmt={cc.pix_fmt}:"
+                               f"time_base={tb.numerator}/{tb.denominator}:"
+                               f"pixel_aspect={sar.numerator}/{sar.denominator}:"
+                               f"frame_rate={rate.numerator}/{rate.denominator}")
 
 
 class FrameFilter:
@@ -15,7 +29,7 @@ class FrameFilter:
 
     def __init__(self, template: Any, name: str, args: str = "", pre: tuple[str, str] | None = None) -> None:
         self._graph = av.filter.Graph()
-        src = self._graph.add_buffer(template=template)
+        src = buffer_source(self._graph, template)
         chain = [src]
         if pre is not None:
             chain.append(self._graph.add(*pre))
