@@ -28,8 +28,8 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from seedvr import defaults
-from seedvr.cli.flags import add_model_flags
+# Only light imports here: the Ctrl-C guard must be in place before torch is imported (seconds), or a
+# Ctrl-C right after the start would end in a traceback from the middle of an import.
 from seedvr.cli.interrupt import EXIT_INTERRUPTED, SigintGuard, leave
 from seedvr.cli.progress import PLAIN_INTERVAL_S
 from seedvr.errors import ConfigError, SeedVRError, error_class_of, first_line
@@ -42,6 +42,9 @@ INTERVAL_ENV = "SEEDVR_PROGRESS_INTERVAL_S"
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from seedvr import defaults
+    from seedvr.cli.flags import add_model_flags
+
     p = argparse.ArgumentParser(prog=PROG, description="Restore one video with SeedVR (no Spark).",
                                 epilog="exit codes: 0 done (for --dry-run: the run would start); 1 unexpected "
                                        "error; 2 bad input or configuration (--dry-run: after the plan, when "
@@ -85,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _settings(args: argparse.Namespace) -> dict[str, Any]:
     """Every flag checked and normalised, before anything is opened."""
+    from seedvr import defaults
     from seedvr.restorer import TargetSize
     from seedvr.video.encode import EncodeSettings, container_format
     from seedvr.video.plan import validate_plan_params
@@ -127,6 +131,8 @@ def _progress_interval(flag: float | None) -> float:
 
 
 def _describe_target(target: Any) -> str:
+    from seedvr import defaults
+
     if target.mode == "area":
         named = next((n for n, (w, h) in defaults.NAMED_RESOLUTIONS.items() if w * h == target.value), None)
         return f"area {int(target.value):,} px" + (f" = {named}" if named else "")
@@ -263,11 +269,12 @@ def _interrupted(args: argparse.Namespace, guard: SigintGuard) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point. Run as the process's command (argv None), it may leave with `os._exit` so that a
     worker thread still inside torch never races interpreter shutdown (see seedvr.cli.interrupt)."""
-    args = build_parser().parse_args(argv)
     cancel = threading.Event()
     own_process = argv is None
+    args = argparse.Namespace(verbose=False)
     with SigintGuard(cancel, INTERRUPTED_LINE) as guard:
         try:
+            args = build_parser().parse_args(argv)  # imports torch: seconds, under the guard
             summary = run(args, cancel, guard.on_force)
         except KeyboardInterrupt:
             code = _interrupted(args, guard)

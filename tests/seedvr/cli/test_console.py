@@ -158,6 +158,18 @@ def test_second_ctrl_c_forces_the_exit_at_once(clip_41: str, tmp_path) -> None:
     assert seconds < 1.5, seconds
 
 
+def test_ctrl_c_while_starting_up_is_the_same_one_line(clip_41: str, tmp_path) -> None:
+    """Within the first second the command is still importing torch: the guard is already in place."""
+    tmp, out = str(tmp_path), str(tmp_path / "out.mp4")
+    run = _Running(_long_restore(clip_41, out), tmp)
+    time.sleep(0.7)
+    assert not any("restore" in line for line in run.lines), run.lines
+    run.ctrl_c()
+    rc, seconds = run.finish(timeout=15)
+    _assert_clean_interrupt(run, rc, out, tmp)
+    assert "ImportError" not in "\n".join(run.lines)
+
+
 # ------------------------------------------------------------------------------- checked before work
 
 
