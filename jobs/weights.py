@@ -16,15 +16,16 @@ def weights_identity(weights: str | None, known_sha256: str | None) -> tuple[str
         return None, known_sha256
     if known_sha256:
         return f"sha256:{known_sha256}", known_sha256
-    import fsspec
+    from seedvr.video.storage import credentials_hint, filesystem
 
+    fs, path = filesystem(weights)  # an unknown or uninstalled protocol names its extra
     try:
-        fs, path = fsspec.core.url_to_fs(weights)
         info = fs.info(path)
     except FileNotFoundError:
         raise ConfigError(f"weights {weights!r} not found; check model.weights / --weights") from None
     except Exception as exc:  # noqa: BLE001
-        raise ConfigError(f"weights {weights!r} cannot be read: {type(exc).__name__}: {exc}") from None
+        hint = credentials_hint(exc, weights)
+        raise ConfigError(hint or f"weights {weights!r} cannot be read: {type(exc).__name__}: {exc}") from None
     if info.get("type") == "directory":  # a weights folder: every file's name, size and etag/mtime
         import hashlib
 

@@ -186,17 +186,16 @@ def validate_model_choice(
 
 
 def _check_weights_exist(p: Preset, url: str) -> None:
-    from fsspec.core import url_to_fs
-
     from seedvr.errors import first_line
+    from seedvr.video.storage import credentials_hint, filesystem
 
+    fs, path = filesystem(url)  # an unknown or uninstalled protocol names its extra
     try:
-        fs, path = url_to_fs(url)
         found = bool(fs.exists(path))
         is_dir = found and fs.isdir(path)
     except Exception as exc:  # noqa: BLE001 - endpoint down, bad credentials: one line naming the URL
-        raise ConfigError(f"weights {url} cannot be checked ({first_line(exc)}); check the URL, the network "
-                          "and the credentials") from None
+        raise ConfigError(credentials_hint(exc, url) or f"weights {url} cannot be checked ({first_line(exc)}); "
+                          "check the URL, the network and the credentials") from None
     names = list(p.files.dit) if p.files else []
     if not found:
         raise ConfigError(f"weights {url} not found; pass the checkpoint file or the folder holding "

@@ -13,9 +13,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
-import fsspec
-
 from seedvr.errors import CheckpointError
+from seedvr.video.storage import filesystem
 
 _CHUNK = 8 * 2**20
 _sha_cache: dict[tuple[str, int, int], str] = {}
@@ -39,7 +38,7 @@ def exists(url: str | os.PathLike) -> bool:
     text = str(url)
     if not is_remote(text):
         return Path(text.removeprefix("file://")).is_file()
-    fs, path = fsspec.core.url_to_fs(text)
+    fs, path = filesystem(text)
     return bool(fs.isfile(path))
 
 
@@ -69,7 +68,7 @@ def local_copy(url: str | os.PathLike, cache_dir: str | os.PathLike | None = Non
         if not path.is_file():
             raise CheckpointError(f"weight file {path} does not exist; check the path or download it")
         return path
-    fs, remote_path = fsspec.core.url_to_fs(text)
+    fs, remote_path = filesystem(text)
     try:
         size = int(fs.size(remote_path))
     except FileNotFoundError:

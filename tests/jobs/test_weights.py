@@ -31,3 +31,16 @@ def test_file_and_folder_identity_change_when_bytes_change(tmp_path) -> None:
 def test_missing_weights_name_the_flag(tmp_path) -> None:
     with pytest.raises(ConfigError, match="--weights"):
         weights_identity(str(tmp_path / "nope.pth"), None)
+
+
+def test_weights_on_a_store_without_its_package_name_the_extra() -> None:
+    import importlib.util
+
+    from seedvr.defaults import validate_model_choice
+
+    if importlib.util.find_spec("adlfs") or importlib.util.find_spec("gcsfs"):
+        pytest.skip("the azure/gcs extras are installed here")
+    with pytest.raises(ConfigError, match=r"abfss:// needs the adlfs package: pip install 'seedvr-lakehouse\[azure\]'"):
+        weights_identity("abfss://models@acct.dfs.core.windows.net/seedvr2/ema_vae.pth", None)
+    with pytest.raises(ConfigError, match=r"gs:// needs the gcsfs package"):
+        validate_model_choice("seedvr2-3b", "gs://models/seedvr2-3b/")
