@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import time
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -101,7 +102,9 @@ def score_table(restorations: pd.DataFrame) -> pd.DataFrame:
 
 
 def score_distribution(restorations: pd.DataFrame) -> dict[str, float]:
-    """p5 / p50 / p95 / mean of every score over the restored videos."""
+    """p5 / p50 / p95 / mean over the restored videos of every per-video score, as
+    `score.<score>.<stat>_over_videos`: each video's own value is the restorations table's (and the
+    per-video table's); these only summarise the run, and a mean over videos of a PSNR is a mean of dB."""
     table = score_table(restorations)
     out: dict[str, float] = {}
     if table.empty:
@@ -111,8 +114,8 @@ def score_distribution(restorations: pd.DataFrame) -> dict[str, float]:
         vals = pd.to_numeric(ok[col], errors="coerce").dropna().to_numpy()
         if len(vals):
             for q in (5, 50, 95):
-                out[f"score.{col}.p{q}"] = float(np.percentile(vals, q))
-            out[f"score.{col}.mean"] = float(vals.mean())
+                out[f"score.{col}.p{q}_over_videos"] = float(np.percentile(vals, q))
+            out[f"score.{col}.mean_over_videos"] = float(vals.mean())
     return out
 
 
@@ -141,8 +144,21 @@ def open_experiment(cfg: JobConfig, name: str) -> str:
     return exp.experiment_id
 
 
+def run_window_ms(report: RestoreReport, now_s: float | None = None) -> tuple[int, int]:
+    """(start, end) of the job in epoch milliseconds, for the MLflow run: the job's start (the earlier of
+    its rows' `started_at` and now minus its measured wall time) and now, when the job has ended."""
+    now = time.time() if now_s is None else now_s
+    start = now - report.wall_s
+    res = report.restorations
+    if "started_at" in res and res["started_at"].notna().any():
+        first = pd.Timestamp(res["started_at"].dropna().min())
+        first = first.tz_localize("UTC") if first.tzinfo is None else first  # rows are naive UTC
+        start = min(start, first.timestamp())
+    return int(start * 1000), int(now * 1000)
+
+
 def log_restore_run(cfg: JobConfig, report: RestoreReport) -> str | None:
-    """Log one MLflow run for this job run; returns its id."""
+    """Log one MLflow run for this job run, spanning the job itself (start and end time); returns its id."""
     import mlflow
 
     exp_id = open_experiment(cfg, cfg.tracking.experiment)
@@ -152,14 +168,20 @@ def log_restore_run(cfg: JobConfig, report: RestoreReport) -> str | None:
         tags["mlflow.databricks.jobID"] = report.provenance.job_id
     if report.provenance.job_run_id:
         tags["mlflow.databricks.jobRunID"] = report.provenance.job_run_id
-    with mlflow.start_run(experiment_id=exp_id, run_name=f"restore-{report.run_id[:8]}", tags=tags) as run:
+    client = mlflow.MlflowClient(tracking_uri(cfg))
+    start_ms, _ = run_window_ms(report)
+    # Created with the job's start time: a fluent start_run would date the run from this logging call.
+    run_id = client.create_run(exp_id, start_time=start_ms, tags=tags,
+                               run_name=f"restore-{report.run_id[:8]}").info.run_id
+    with mlflow.start_run(run_id=run_id):
         mlflow.log_params(run_params(cfg, report))
         mlflow.log_metrics(run_metrics(cfg, report))
         table = score_table(report.restorations)
         if not table.empty:
             mlflow.log_table(table, artifact_file="scores/per_video.json")
         _log_strips(cfg, report)
-        return run.info.run_id
+    client.set_terminated(run_id, "FINISHED", end_time=run_window_ms(report)[1])
+    return run_id
 
 
 def _log_strips(cfg: JobConfig, report: RestoreReport) -> None:

@@ -6,7 +6,7 @@
 # MAGIC
 # MAGIC 1. quality score distributions across the restored catalog, per preset;
 # MAGIC 2. one video before and after, frames side by side;
-# MAGIC 3. that video's per-frame score curves, with the segment joins marked (a seam shows as a spike there);
+# MAGIC 3. that video's scores recomputed next to the table's, and their per-frame curves with the joins marked;
 # MAGIC 4. the provenance of its output: run, job run, code version, weights, config hash, engine, devices.
 # MAGIC
 # MAGIC Pick the video with the `video_id` widget (empty: the most recent successful restoration). Plots are
@@ -47,7 +47,7 @@ profile = widget("profile", "databricks_dev" if on_databricks else "local", "job
 catalog = widget("catalog", "", "catalog (empty: the profile's tables)")
 schema = widget("schema", "", "schema")
 video_id = widget("video_id", "", "video to inspect (empty: latest restored)")
-max_frames = int(widget("max_frames", "96", "frames scored for the curves") or 96)
+max_frames = int(widget("max_frames", "96", "frames decoded for the before/after strip") or 96)
 plots_dir = Path(widget("plots_dir", "/tmp/seedvr_plots" if on_databricks else "./var/plots", "PNG folder"))
 
 # COMMAND ----------
@@ -80,14 +80,13 @@ show(restorations.groupby(["preset", "status"]).size().rename("videos").reset_in
 # COMMAND ----------
 
 from seedvr.quality.plots import frame_strip, score_curves, score_histograms  # noqa: E402
+from seedvr.quality.video import HEADLINE_SCORES  # noqa: E402
 
 scores = ok.assign(scores=ok["scores"].map(lambda m: dict(m or {})))
 keys = sorted({k for m in scores["scores"] for k in m})
-# Per-video aggregates that compare across videos: means of the per-frame scores and the worst seam.
-picked = [k for k in keys if k.endswith("_mean") and not k.startswith("input_")][:4] + [
-    k for k in keys if k == "seam_max"]
-if not picked:
-    picked = keys[:4]
+# Each video's own values (the restorations table's, as seedvr-restore's summary shows them), headline
+# scores first: fidelity to the input, output / bicubic-input ratios, temporal error, worst seam.
+picked = [k for k in HEADLINE_SCORES if k in keys] or keys[:4]
 if picked:
     hist = {k: {p: [m.get(k) for m in g["scores"] if m.get(k) is not None] for p, g in scores.groupby("preset")}
             for k in picked}
@@ -133,11 +132,17 @@ show_png(frame_strip({"before": before, "after": after}, plots_dir / f"{video_id
 # COMMAND ----------
 
 # MAGIC %md ## 3. Per-frame scores with the segment joins marked
+# MAGIC
+# MAGIC The video's scores are recomputed here by the function the stitcher uses to write them
+# MAGIC (`seedvr.quality.video`: the decoded output against the decoded source, at the same frames), so the
+# MAGIC table below must show the same numbers twice. The curves are the per-frame values behind them; the
+# MAGIC seam scores are the stitcher's (measured on the blended frames as they were encoded).
 
 # COMMAND ----------
 
-from seedvr.quality import ScoreConfig, score_clip  # noqa: E402
-from seedvr.quality.sampler import FrameSampler  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from seedvr.quality.video import score_video_clip, video_scores  # noqa: E402
 
 segments = (tables.segments.read(spark)
             .filter((F.col("video_id") == video_id) & (F.col("config_hash") == str(row["config_hash"])))
@@ -145,21 +150,26 @@ segments = (tables.segments.read(spark)
                     "worker", "total_s", "run_id")
             .toPandas().sort_values("segment_index"))
 joins = [int(f) for i, f in zip(segments["segment_index"], segments["first_output"], strict=True)
-         if i > 0 and 0 < f < n]
-clip = score_clip(after, lq=before, joins=joins, config=ScoreConfig(sampler=FrameSampler(max_frames=n)))
+         if i > 0 and 0 < f < out_info.num_frames]
+# The source was probed by the job; decoded in-process (a sandboxed child would re-run a script-run notebook).
+clip = score_video_clip(src_info, str(row["output_uri"]), isolate=False)
+recomputed = video_scores(clip)
+stored = dict(row["scores"] or {})
+agreement = pd.DataFrame([{"score": k, "restorations table": stored.get(k), "recomputed here": v}
+                          for k, v in sorted(recomputed.items())])
+show(agreement, limit=len(agreement))
 curves = {k: v for k, v in clip.curves.items() if v}
 show_png(score_curves(curves, plots_dir / f"{video_id}_scores.png", joins=joins,
                       title=f"{video_id} ({row['preset']}), joins at {joins}"))
-if clip.seams:
-    print("seam scores (1 = like the frames around it):", {k: round(v, 3) for k, v in clip.seams.items()})
+seams = {k: round(v, 3) for k, v in stored.items() if k.startswith("seam_")}
+if seams:
+    print("seam scores (1 = like the frames around it):", seams)
 
 # COMMAND ----------
 
 # MAGIC %md ## 4. Provenance of this output
 
 # COMMAND ----------
-
-import pandas as pd  # noqa: E402
 
 fields = ["video_id", "uri", "output_uri", "output_sha256", "preset", "config_hash", "file_version", "run_id",
           "job_id", "job_run_id", "code_version", "weights_sha256", "engine", "device_type", "started_at",

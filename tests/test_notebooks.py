@@ -139,6 +139,11 @@ def test_results_explorer_writes_the_plots_and_shows_provenance(nb_spark: Any, c
         assert png.stat().st_size > 2000, f"{name} looks empty"
     assert ns["joins"], "a multi-segment video must show its joins"
     assert len(ns["segments"]) == len(ns["joins"]) + 1
+    # The notebook recomputes the video's scores with the stitcher's function: the same numbers.
+    agreement = ns["agreement"].set_index("score")
+    assert "lr_psnr_mean" in agreement.index and "sharpness_mean" in agreement.index
+    for score, r in agreement.iterrows():
+        assert r["restorations table"] == pytest.approx(r["recomputed here"], abs=1e-6), score
     prov = dict(zip(ns["provenance"]["field"], ns["provenance"]["value"], strict=True))
     assert prov["video_id"] == first and prov["run_id"] and prov["config_hash"] and prov["engine"] == "sail"
 

@@ -3,6 +3,10 @@
 Runs on executors over metadata rows (one per video: the segment list as JSON); seedvr.video.stitch_video
 streams the intermediates in order, so no task holds a whole video in memory, writes the final file
 atomically at a deterministic key and returns its scores. A failed stitch is a failed row.
+
+A video's scores are `seedvr.quality.video.score_video` of the written file against the source (the one
+definition the summary, MLflow and the results notebook show); the segments' own scores stay in the
+segments table and are never averaged into them.
 """
 
 from __future__ import annotations
@@ -11,13 +15,16 @@ import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
 from udfs import progress, segment_io
 from udfs.schemas import RESTORATION_UDF_OUT, frame_for
 from udfs.stage import BatchStage, failure_columns
+
+if TYPE_CHECKING:
+    from seedvr.video.decode import DecodeLimits
 
 INPUT_COLUMNS = ("video_id", "uri", "content_class", "file_version", "info_json", "segments_json", "restore_s")
 
@@ -29,6 +36,8 @@ class StitchSettings:
     output_root: str
     encode: Mapping[str, Any] = field(default_factory=dict)
     score: bool = True
+    # Bounds on decoding the (untrusted) source for the scores; None: seedvr.video.decode's defaults.
+    decode: DecodeLimits | None = None
 
 
 def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
@@ -53,24 +62,14 @@ def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
             "seams": tap.scores if tap else {}}
 
 
-def video_scores(seams: Mapping[int, float], segment_scores: list[dict[str, float]],
-                 segment_frames: list[int]) -> dict[str, float]:
-    """Per-video aggregates: frame-weighted means of the segment scores, plus seam_max / seam_mean."""
-    import numpy as np
+def video_scores(info: dict[str, Any], out_url: str, seams: Mapping[int, float],
+                 limits: DecodeLimits | None) -> dict[str, float]:
+    """The video's scores from the written file and its source (decoded in the sandbox: it is untrusted),
+    with the seam scores the stitch measured on the blended frames."""
+    from seedvr.quality.video import score_video
+    from seedvr.video.info import VideoInfo
 
-    scores: dict[str, float] = {}
-    keys = sorted({k for d in segment_scores for k in d})
-    for k in keys:
-        vals = [(d[k], n) for d, n in zip(segment_scores, segment_frames, strict=True)
-                if isinstance(d.get(k), (int, float)) and d[k] == d[k]]
-        if vals and not k.endswith(("num_frames", "frames_scored")):
-            w = sum(n for _, n in vals)
-            scores[k] = float(sum(v * n for v, n in vals) / w) if w else float(np.mean([v for v, _ in vals]))
-    measured = [v for v in seams.values() if v == v]
-    if measured:
-        scores["seam_max"] = float(max(measured))
-        scores["seam_mean"] = float(np.mean(measured))
-    return scores
+    return score_video(VideoInfo.from_dict(info), out_url, seams, limits=limits, isolate=True)
 
 
 class StitchVideos(BatchStage):
@@ -101,9 +100,10 @@ class StitchVideos(BatchStage):
                     out_width=res.get("width"), out_height=res.get("height"),
                 )
                 if s.score:
-                    row["scores"] = video_scores(
-                        res["seams"], [d.get("scores") or {} for d in segments],
-                        [int(d["last_output"]) - int(d["first_output"]) + 1 for d in segments])
+                    try:
+                        row["scores"] = video_scores(info, out_url, res["seams"], s.decode)
+                    except Exception as exc:  # noqa: BLE001 - the output is committed; only its scores are lost
+                        row.update(failure_columns(exc, "scores: "))
             except Exception as exc:  # noqa: BLE001 - one bad video must not fail the others
                 row.update(status="failed", **failure_columns(exc, "stitch: "))
             row["stitch_s"] = time.perf_counter() - t0

@@ -12,6 +12,7 @@ from jobs.config import JobConfig
 from jobs.restore import progress_bars
 from jobs.schemas import EXECUTOR_PROVENANCE
 from jobs.tables import Tables
+from seedvr.video.decode import DecodeLimits
 from udfs.stitch import StitchSettings, StitchVideos
 
 if TYPE_CHECKING:
@@ -63,7 +64,7 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
                          "error_message": f"segment {int(f['segment_index'])}: {f['error_message']}"})
         elif base["segments_ok"] == len(g):
             seg_list = g[["segment_index", "window_start", "first_output", "last_output", "intermediate_uri",
-                          "intermediate_sha256", "scores"]]
+                          "intermediate_sha256"]]
             to_stitch.append({**{k: base[k] for k in ("video_id", "uri", "content_class", "file_version",
                                                           "restore_s")},
                               "segments_json": seg_list.to_json(orient="records")})
@@ -71,7 +72,9 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
         stitch_in = spark.createDataFrame(pd.DataFrame(to_stitch)).join(
             videos.select("video_id", "info_json"), on="video_id", how="inner")
         settings = StitchSettings(preset=cfg.model.preset, config_hash=chash,
-                                  output_root=cfg.storage.output_root, encode=cfg.encode.model_dump())
+                                  output_root=cfg.storage.output_root, encode=cfg.encode.model_dump(),
+                                  decode=DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,
+                                                      cfg.execution.decode_max_memory_mb))
         slots = max(1, min(cfg.execution.stitch_slots, len(to_stitch)))
         with progress_bars.bar("videos", len(to_stitch), show_progress) as bar:
             with bar.follow():

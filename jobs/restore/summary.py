@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -10,13 +11,47 @@ from rich.table import Table
 
 from jobs.config import JobConfig
 from jobs.tables import table_refs
+from seedvr.quality.video import HEADLINE_SCORES
 
 if TYPE_CHECKING:
     from jobs.restore.pipeline import RestoreReport
 
-# Scores shown in the table when present (the full set is in the restorations table and MLflow).
 MAX_ROWS = 50
-SHOWN_SCORES = ("sharpness_mean", "lr_psnr_mean", "warp_error_mean", "seam_max")
+# The headline scores shown when present, in seedvr.quality.video's order, with their column titles; the
+# values are the restorations table's (the full set is there and in MLflow). docs/quality.md defines each.
+SHOWN_SCORES = HEADLINE_SCORES
+COLUMN_TITLES = {
+    "lr_psnr_mean": "lr_psnr", "lr_delta_e_mean": "lr_ΔE", "sharpness_ratio": "sharp×", "noise_sigma_ratio": "noise×",
+    "blockiness_ratio": "block×", "warp_error_mean": "warp", "seam_max": "seam",
+}
+LEGEND = ("scores (docs/quality.md): lr_psnr dB / lr_ΔE = fidelity to the input, output shrunk to its size (higher dB, "
+          "lower ΔE: more faithful); × = output / input resized bicubically (sharp > 1 sharper, noise < 1 cleaner, "
+          "block < 1 fewer blocks); warp = change between frames, 0-255 (lower: steadier); seam = worst join / its "
+          "neighbours (1: invisible)")
+
+
+def fmt(v: float) -> str:
+    """A score as plain digits: 2 decimals, 1 from 100, none (with thousands separators) from 1000."""
+    if not math.isfinite(v):
+        return ""
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.1f}" if abs(v) >= 100 else f"{v:.2f}"
+
+
+def model_line(cfg: JobConfig) -> str | None:
+    """What the scores can mean for the preset used: nothing beyond "it runs" for seeded random weights."""
+    from seedvr.checkpoints.presets import get_preset
+
+    p = get_preset(cfg.model.preset)
+    if p.random_init_seed is not None and not cfg.model.weights:
+        return (f"model: preset {p.name} has seeded random weights, so the outputs are noise and these scores only "
+                "show that the pipeline runs; for a real model: seedvr-restore --preset seedvr2-3b --weights "
+                "PATH_OR_URL")
+    if p.is_identity:
+        return (f"model: preset {p.name} passes frames through (resized to the target): the scores measure the "
+                "resize and the encoding only")
+    return None
 
 
 def _present(v: object) -> bool:
@@ -49,8 +84,14 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
     res = rep.restorations
     shown = [s for s in SHOWN_SCORES if any(isinstance(m, dict) and s in m for m in res.get("scores", []))]
     t = Table(title=f"restore run {rep.run_id[:8]}  config {rep.config_hash}  preset {cfg.model.preset}")
-    for col in ("video", "class", "status", "segments", "frames", "size", *shown, "error"):
+    errors = any(_text(m) for m in res.get("error_message", []))
+    t.add_column("video", overflow="fold", min_width=min(40, max((len(str(v)) for v in res["video_id"]), default=5)))
+    for col in ("class", "status", "segments", "frames", "size"):
         t.add_column(col, overflow="fold")
+    for s in shown:
+        t.add_column(COLUMN_TITLES.get(s, s), justify="right", no_wrap=True)
+    if errors:
+        t.add_column("error", overflow="fold")
     ordered = res.sort_values(["status", "video_id"], ascending=[True, True])  # failed first
     for r in ordered.head(MAX_ROWS).itertuples(index=False):
         scores = r.scores if isinstance(r.scores, dict) else {}
@@ -60,10 +101,16 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
             str(r.video_id), _text(r.content_class), f"[{colour}]{r.status}[/{colour}]",
             f"{_count(r.segments_ok)}/{_count(r.num_segments)}",
             str(int(r.num_frames)) if _present(r.num_frames) else "", size,
-            *[f"{scores[s]:.3g}" if s in scores else "" for s in shown],
-            "" if r.status == "ok" else f"{_text(r.error_class)}: {_text(r.error_message)[:120]}",
+            *[fmt(float(scores[s])) if s in scores else "" for s in shown],
+            *([f"{_text(r.error_class)}: {_text(r.error_message)[:120]}" if _text(r.error_message) else ""]
+              if errors else []),
         )
     console.print(t)
+    if shown:
+        console.print(LEGEND, soft_wrap=True)  # one line, whatever its length
+    note = model_line(cfg)
+    if note:
+        console.print(f"[yellow]{note}[/yellow]", soft_wrap=True)
     if len(res) > MAX_ROWS:
         console.print(f"... and {len(res) - MAX_ROWS} more videos (all rows are in the restorations table)")
     tables = table_refs(cfg.tables)

@@ -13,17 +13,24 @@ import numpy as np
 from seedvr.quality.fullref import psnr
 
 
-def _down(restored: np.ndarray, lq: np.ndarray) -> np.ndarray:
+def downscale_to(restored: np.ndarray, lq: np.ndarray) -> np.ndarray:
+    """The restored frame area-averaged (OpenCV INTER_AREA) to the input's size, in float32, not rounded.
+
+    Shrinking to the input size is this metric's definition, hence the only resize in the scores. At an
+    integer scale it is the plain mean of each s x s block (scikit-image's `downscale_local_mean`); it is
+    kept in floating point so that no 8-bit rounding enters the comparison.
+    """
     h, w = lq.shape[:2]
+    x = restored.astype(np.float32)
     if restored.shape[:2] == (h, w):
-        return restored
-    # Shrinking to the input size is this metric's definition, hence the only resize in the scores.
-    return cv2.resize(restored, (w, h), interpolation=cv2.INTER_AREA)
+        return x
+    return cv2.resize(x, (w, h), interpolation=cv2.INTER_AREA)
 
 
 def lr_psnr(restored: np.ndarray, lq: np.ndarray) -> float:
-    """PSNR (RGB, dB) of the restored frame area-downscaled to the input size, against the input."""
-    return psnr(_down(restored, lq), lq, on_luma=False)
+    """PSNR (RGB, dB, peak 255) of the restored frame downscaled to the input size (`downscale_to`),
+    against the input: `seedvr.quality.fullref.psnr`, i.e. scikit-image's."""
+    return psnr(downscale_to(restored, lq), lq, on_luma=False)
 
 
 def lr_delta_e(restored: np.ndarray, lq: np.ndarray) -> float:
@@ -32,7 +39,7 @@ def lr_delta_e(restored: np.ndarray, lq: np.ndarray) -> float:
         lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
         return lab.reshape(-1, 3).mean(axis=0)
 
-    return float(np.linalg.norm(mean_lab(_down(restored, lq)) - mean_lab(lq)))
+    return float(np.linalg.norm(mean_lab(downscale_to(restored, lq)) - mean_lab(lq)))
 
 
 FIDELITY_SCORES = {"lr_psnr": lr_psnr, "lr_delta_e": lr_delta_e}

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
@@ -28,6 +29,19 @@ def _save(fig: Figure, path: str | os.PathLike[str], title: str = "") -> Path:
     FigureCanvasAgg(fig)
     fig.savefig(p, dpi=100)
     return p
+
+
+def _plain_axis(ax: Any, axis: str, values: Sequence[float] = ()) -> None:
+    """Score axes show the values themselves: no offset ("+2.1e1") or scientific notation, and a curve
+    that is constant up to rounding (spread under 1e-6 of its size) is drawn flat, +-5 % around it."""
+    ax.ticklabel_format(axis=axis, style="plain", useOffset=False)
+    vals = np.asarray([v for v in values if v is not None and np.isfinite(v)], np.float64)
+    if vals.size:
+        lo, hi = float(vals.min()), float(vals.max())
+        size = max(1e-3, abs(lo), abs(hi))
+        if hi - lo < 1e-6 * size:
+            mid = (lo + hi) / 2
+            ax.set_ylim(mid - 0.05 * size, mid + 0.05 * size)
 
 
 def _to_u8(frame: np.ndarray) -> np.ndarray:
@@ -84,7 +98,9 @@ def score_curves(
     axes = fig.subplots(len(names), 1, squeeze=False, sharex=True)
     for ax, name in zip(axes[:, 0], names, strict=True):
         xs = sorted(curves[name])
-        ax.plot(xs, [curves[name][x] for x in xs], marker=".", lw=1)
+        ys = [curves[name][x] for x in xs]
+        ax.plot(xs, ys, marker=".", lw=1)
+        _plain_axis(ax, "y", ys)
         for b in joins:
             # warp_error is keyed by the first frame of a pair, so the join pair sits at b - 1
             ax.axvline(b - 0.5, color="tab:red", ls="--", lw=0.8)
@@ -115,6 +131,7 @@ def score_histograms(
             arr = np.asarray([v for v in vals if v is not None and np.isfinite(v)], np.float64)
             if arr.size:
                 ax.hist(arr, bins=bins, alpha=0.6, label=label or None)
+        _plain_axis(ax, "x")
         ax.set_title(name, fontsize=9)
         if isinstance(series, Mapping):
             ax.legend(fontsize=7)

@@ -17,7 +17,7 @@ import numpy as np
 from seedvr.errors import ConfigError, InputError, error_class_of
 from seedvr.quality.fidelity import FIDELITY_SCORES
 from seedvr.quality.frames import check_clip, same_size
-from seedvr.quality.fullref import FULLREF_SCORES
+from seedvr.quality.fullref import FULLREF_SCORES, POOLED_PSNR_SCORES, pooled_psnr
 from seedvr.quality.noref import NOREF_SCORES
 from seedvr.quality.optional import OPTIONAL_METRICS, run_optional
 from seedvr.quality.sampler import FrameSampler
@@ -57,13 +57,18 @@ class ClipScores:
     num_frames: int = 0
 
     def aggregates(self) -> dict[str, float | int | str]:
-        """Flat, JSON- and Delta-friendly: `<score>_{mean,min,p10}`, seam_max/seam_mean, errors, skipped."""
+        """Flat, JSON- and Delta-friendly: `<score>_{mean,min,p10}`, seam_max/seam_mean, errors, skipped.
+
+        `_mean` is the clip's value: the mean of the per-frame values, except for PSNR scores (`psnr`,
+        `lr_psnr`), whose `_mean` is the PSNR of the mean squared error (`pooled_psnr`). `_min` and `_p10`
+        are always over the per-frame values.
+        """
         row: dict[str, float | int | str] = {"num_frames": self.num_frames, "frames_scored": self.frames_scored}
         for name, curve in sorted(self.curves.items()):
             vals = np.array([v for v in curve.values() if np.isfinite(v)], np.float64)
             if vals.size == 0:
                 continue
-            row[f"{name}_mean"] = float(vals.mean())
+            row[f"{name}_mean"] = pooled_psnr(vals) if name in POOLED_PSNR_SCORES else float(vals.mean())
             row[f"{name}_min"] = float(vals.min())
             row[f"{name}_p10"] = float(np.percentile(vals, 10))  # the worst tenth, which a mean hides
         seams = np.array([v for v in self.seams.values() if np.isfinite(v)], np.float64)

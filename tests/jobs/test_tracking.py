@@ -9,13 +9,27 @@ from jobs.catalog.register import ingest
 from jobs.restore.pipeline import run_restore
 from jobs.restore.selection import make_selection
 from jobs.tables import ensure_tables, table_refs
-from jobs.tracking import scrub_url, tracking_uri
+from jobs.tracking import run_window_ms, scrub_url, tracking_uri
 from tests.jobs.helpers import make_catalog, tiny_config
 
 
 def test_scrub_url_drops_credentials() -> None:
     assert scrub_url("s3://AKIA:secret@bucket/w.pth?X-Amz-Signature=abc") == "s3://bucket/w.pth"
     assert scrub_url("/local/w.pth") == "/local/w.pth"
+
+
+def test_run_window_is_the_jobs_start_to_now() -> None:
+    import datetime as dt
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    now = 1_800_000_000.0
+    no_rows = SimpleNamespace(wall_s=190.0, restorations=pd.DataFrame())
+    assert run_window_ms(no_rows, now) == (int((now - 190) * 1000), int(now * 1000))
+    started = dt.datetime.fromtimestamp(now - 200, dt.timezone.utc).replace(tzinfo=None)  # rows: naive UTC
+    rows = SimpleNamespace(wall_s=190.0, restorations=pd.DataFrame({"started_at": [started, None]}))
+    assert run_window_ms(rows, now) == (int((now - 200) * 1000), int(now * 1000))
 
 
 def test_one_run_with_params_metrics_and_artifacts(spark, make_video, tmp_path) -> None:
@@ -35,7 +49,10 @@ def test_one_run_with_params_metrics_and_artifacts(spark, make_video, tmp_path) 
     assert p["preset"] == "identity" and p["config_hash"] == rep.config_hash and p["engine"] == "sail"
     assert not any(k in p for k in ("aws_secret_access_key", "token"))
     assert m["videos_ok"] == 2 and m["segments_restored"] == 4 and m["frames_per_s_per_gpu"] > 0
-    assert "score.sharpness_mean.p50" in m and "score.seam_max.p95" in m
+    assert "score.sharpness_mean.p50_over_videos" in m and "score.seam_max.p95_over_videos" in m
+    # The run spans the job, not the few hundred milliseconds of logging at its end.
+    assert run.info.status == "FINISHED"
+    assert run.info.end_time - run.info.start_time >= rep.wall_s * 1000
     files = {f.path for f in client.list_artifacts(rep.mlflow_run_id)}
     assert {"scores", "strips"} <= files
     strips = [f.path for f in client.list_artifacts(rep.mlflow_run_id, "strips")]

@@ -1,0 +1,210 @@
+"""A restored video's scores: one definition, computed here, for every place that shows them.
+
+The restorations table (written by the stitcher), the seedvr-restore summary, the MLflow run and the
+results notebook all show what `score_video` returns, so they agree by construction. The definition:
+
+- frames: the delivered output file, decoded, against the decoded source, at the frames
+  `VIDEO_SAMPLER` picks over the whole video (32 spread evenly; every frame of a shorter video), and for
+  the temporal score the pair (t, t+1) starting at each of them;
+- each per-frame score is the `seedvr.quality` function of that name (`lr_psnr`: RGB, the output
+  area-averaged to the source size in floating point, scikit-image's PSNR);
+- the video's `<score>_mean` is the mean over those frames, except for PSNR scores, whose value is the
+  PSNR of the mean squared error (`pooled_psnr`); `_min` / `_p10` are over the per-frame values;
+- `<score>_ratio`, for each no-reference score, is the output's `_mean` over `bicubic_<score>_mean`, the
+  same score of the source upscaled bicubically to the output size (the source itself at equal sizes): a
+  no-reference number alone depends on the content and the frame size, its ratio says what the
+  restoration did beyond a plain resize (sharpness > 1: sharper, noise_sigma < 1: cleaner, blockiness
+  < 1: fewer blocks); `input_<score>_mean` is the score of the source at its own size;
+- seams come from the stitcher's tap (`seam_tap`), measured on the blended frames as they are encoded.
+
+Segment-level aggregates are never averaged into a video's value: a mean of segment means weights frames
+by whichever frames each segment happened to sample, and a mean of PSNRs is not the PSNR of the video.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
+
+import cv2
+import numpy as np
+
+from seedvr.quality.fidelity import FIDELITY_SCORES
+from seedvr.quality.frames import check_clip
+from seedvr.quality.noref import NOREF_SCORES
+from seedvr.quality.sampler import FrameSampler
+from seedvr.quality.score import ClipScores, _each
+from seedvr.quality.temporal import warp_error
+
+if TYPE_CHECKING:
+    from seedvr.video.decode import DecodeLimits
+    from seedvr.video.info import VideoInfo
+
+VIDEO_SAMPLER = FrameSampler(max_frames=32)
+FLOW_PRESET = "fast"
+# Decoded frames (output and source together) held at once while scoring a video.
+CHUNK_MB = 1024
+# Frame ranges this close are decoded in one pass (see `_runs`).
+MERGE_GAP = 16
+# The scores a reader looks at first, in this order: fidelity to the input, then what the no-reference
+# scores say the restoration changed, then temporal stability and the worst join. Shown by the
+# seedvr-restore summary and the results notebook; the restorations table and MLflow carry every score.
+HEADLINE_SCORES = ("lr_psnr_mean", "lr_delta_e_mean", "sharpness_ratio", "noise_sigma_ratio", "blockiness_ratio",
+                   "warp_error_mean", "seam_max")
+# Counts that describe the scoring, not the video; the restorations row has its own num_frames.
+_NOT_SCORES = ("num_frames", "frames_scored")
+
+# Frames [start, stop) of one file as a (T, H, W, 3) array.
+FrameReader = Callable[[int, int], np.ndarray]
+
+
+def scored_frames(num_frames: int) -> list[int]:
+    """The frames t whose scores make a video's value (the temporal score uses the pair t, t+1)."""
+    return [int(t) for t in VIDEO_SAMPLER.pick(num_frames)]
+
+
+def _runs(indices: Sequence[int], gap: int = 0) -> list[tuple[int, int]]:
+    """Sorted frame indices as [start, stop) ranges, each decoded once; ranges at most `gap` frames apart
+    are joined, since decoding through a few frames is cheaper than seeking (which decodes again from
+    the keyframe before the range)."""
+    runs: list[list[int]] = []
+    for t in sorted(set(indices)):
+        if runs and t - runs[-1][1] <= gap:
+            runs[-1][1] = t + 1
+        else:
+            runs.append([t, t + 1])
+    return [(a, b) for a, b in runs]
+
+
+def _needed(picked: Sequence[int], num_frames: int) -> list[int]:
+    return sorted({u for t in picked for u in (t, t + 1) if u < num_frames})
+
+
+def _decoded(picked: Sequence[int], num_frames: int) -> int:
+    return sum(b - a for a, b in _runs(_needed(picked, num_frames), MERGE_GAP))
+
+
+def chunk_picks(picked: Sequence[int], num_frames: int, max_frames: int) -> list[list[int]]:
+    """The scored frames in consecutive groups that each decode at most `max_frames` frames (at least
+    one pair), so that decoding and memory stay bounded for any frame size."""
+    cap = max(2, max_frames)
+    chunks: list[list[int]] = []
+    for t in picked:
+        if chunks and _decoded([*chunks[-1], t], num_frames) <= cap:
+            chunks[-1].append(t)
+        else:
+            chunks.append([t])
+    return chunks
+
+
+def read_scored(read: FrameReader, num_frames: int, picked: Sequence[int] | None = None) -> dict[int, np.ndarray]:
+    """The frames the definition needs (each scored t and t + 1), by frame index; `picked` limits it to
+    some of the scored frames (default: all of them)."""
+    picked = scored_frames(num_frames) if picked is None else picked
+    keep = set(_needed(picked, num_frames))
+    frames: dict[int, np.ndarray] = {}
+    for start, stop in _runs(_needed(picked, num_frames), MERGE_GAP):
+        for k, f in enumerate(read(start, stop)):
+            if start + k in keep:
+                frames[start + k] = f
+    return frames
+
+
+def score_frames(output: Mapping[int, np.ndarray], source: Mapping[int, np.ndarray], num_frames: int,
+                 picked: Sequence[int] | None = None) -> ClipScores:
+    """Per-frame curves (keyed by frame index) of the output frames against the source frames, at the
+    scored frames present in `output` (or at `picked`)."""
+    idx = sorted(output)
+    pos = {t: i for i, t in enumerate(idx)}
+    out = check_clip(np.stack([output[t] for t in idx]), "output")
+    src = check_clip(np.stack([source[t] for t in idx]), "source")
+    picked = [t for t in (scored_frames(num_frames) if picked is None else picked) if t in pos]
+    clip = ClipScores(num_frames=num_frames, frames_scored=len(picked))
+    _each(clip, NOREF_SCORES, picked, lambda t: (out[pos[t]],))
+    _each(clip, NOREF_SCORES, picked, lambda t: (src[pos[t]],), prefix="input_")
+    _each(clip, FIDELITY_SCORES, picked, lambda t: (out[pos[t]], src[pos[t]]))
+    if out.shape[1:3] == src.shape[1:3]:
+        clip.curves.update({f"bicubic_{k}": dict(clip.curves[f"input_{k}"]) for k in NOREF_SCORES
+                            if f"input_{k}" in clip.curves})
+    else:
+        _each(clip, NOREF_SCORES, picked, lambda t: (bicubic(src[pos[t]], out.shape[1:3]),), prefix="bicubic_")
+    # Motion comes from the source pair, so output artefacts do not bend the flow that judges them.
+    pairs = [t for t in picked if t + 1 in pos]
+    _each(clip, {"warp_error": lambda o, s: warp_error(o, 0, flow_frames=s, preset=FLOW_PRESET)}, pairs,
+          lambda t: (out[[pos[t], pos[t + 1]]], src[[pos[t], pos[t + 1]]]))
+    return clip
+
+
+def bicubic(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """`frame` resized to (height, width) `size` by bicubic interpolation (OpenCV INTER_CUBIC), the plain
+    resize that `<score>_ratio` compares the output with; uint8 stays uint8 (saturated)."""
+    h, w = size
+    return cv2.resize(frame, (w, h), interpolation=cv2.INTER_CUBIC)
+
+
+def _merge(into: ClipScores, part: ClipScores) -> None:
+    """Add one chunk's curves; a score that failed on any chunk has no curve (never a partial value)."""
+    into.errors.update(part.errors)
+    for name, curve in part.curves.items():
+        into.curves.setdefault(name, {}).update(curve)
+    for name in into.errors:
+        into.curves.pop(name, None)
+    into.frames_scored += part.frames_scored
+
+
+def video_scores(clip: ClipScores, seams: Mapping[int, float] | None = None) -> dict[str, float]:
+    """A video's scores from its per-frame curves (`ClipScores.aggregates`) and its seam scores:
+    numbers only (the restorations column is a map of doubles); the `_ratio` of each no-reference score;
+    seam_max / seam_mean over the joins that were measured."""
+    agg = clip.aggregates()
+    scores = {k: float(v) for k, v in agg.items()
+              if isinstance(v, (int, float)) and not isinstance(v, bool) and k not in _NOT_SCORES
+              and not k.startswith("seam_")}
+    for name in NOREF_SCORES:
+        out, src = scores.get(f"{name}_mean"), scores.get(f"bicubic_{name}_mean")
+        if out is not None and src is not None and np.isfinite(out) and np.isfinite(src) and src > 0:
+            scores[f"{name}_ratio"] = out / src
+    measured = [float(v) for v in (seams or {}).values() if np.isfinite(v)]
+    if measured:
+        scores["seam_max"] = max(measured)
+        scores["seam_mean"] = float(np.mean(measured))
+    return scores
+
+
+def score_video_clip(source: VideoInfo, output_url: str, *, limits: DecodeLimits | None = None,
+                     isolate: bool = True) -> ClipScores:
+    """Per-frame curves of the definition for one restored video: `source` is the source's `VideoInfo`
+    (its file is untrusted and decoded in the sandbox unless `isolate=False`), `output_url` the
+    delivered file (written by the job, decoded in-process). Frames are decoded and scored in chunks of
+    at most `CHUNK_MB` (and within the decode budget of `limits`); the result does not depend on them."""
+    from seedvr.video.decode import DecodeLimits, read_frames, read_frames_isolated, window_bytes
+    from seedvr.video.probe import probe
+
+    out_info = probe(output_url, isolate=False)
+    n = min(source.num_frames, out_info.num_frames)
+    lim = limits or DecodeLimits()
+
+    def read_source(a: int, b: int) -> np.ndarray:
+        if isolate:
+            return read_frames_isolated(source.url, a, b, source, lim)
+        return read_frames(source.url, a, b, source)
+
+    def read_output(a: int, b: int) -> np.ndarray:
+        return read_frames(output_url, a, b, out_info)
+
+    per_frame = window_bytes(source, 1) + window_bytes(out_info, 1)
+    cap = min(int(CHUNK_MB * 2**20 // per_frame), int(lim.window_mb * 2**20 // window_bytes(source, 1)))
+    clip = ClipScores(num_frames=n)
+    for chunk in chunk_picks(scored_frames(n), n, cap):
+        _merge(clip, score_frames(read_scored(read_output, n, chunk), read_scored(read_source, n, chunk), n,
+                                  chunk))
+    if source.num_frames != out_info.num_frames:
+        clip.notes.append(f"source has {source.num_frames} frames, output {out_info.num_frames}: scored "
+                          f"frames 0-{n - 1}")
+    return clip
+
+
+def score_video(source: VideoInfo, output_url: str, seams: Mapping[int, float] | None = None, *,
+                limits: DecodeLimits | None = None, isolate: bool = True) -> dict[str, float]:
+    """The scores of one restored video, as the restorations table records them (see the module doc)."""
+    return video_scores(score_video_clip(source, output_url, limits=limits, isolate=isolate), seams)
