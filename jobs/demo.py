@@ -57,7 +57,8 @@ def sample_catalog(folder: Path, clips: int, frames: int, size: tuple[int, int])
 
 
 def model_note(cfg: JobConfig) -> str | None:
-    """Said first and last when the model has no trained weights, so nobody mistakes noise for a result."""
+    """Said first (and by the summary at the end) when the model has no trained weights, so nobody mistakes
+    noise for a result."""
     from seedvr.checkpoints.presets import get_preset
 
     p = get_preset(cfg.model.preset)
@@ -106,8 +107,6 @@ def _main(args: argparse.Namespace) -> int:
                 res.message = f"nothing pending: {len(done)} videos already restored with config {res.config_hash}"
     print_summary(cfg, res)
     print(f"demo finished in {time.perf_counter() - t0:.1f}s; work folder: {work.resolve()}")
-    if note:
-        print(note)
     return EXIT_OK
 
 

@@ -47,14 +47,15 @@ _DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp3
 ATTENTIONS = ("auto", "flash", "sdpa")
 COLOR_FIXES = ("wavelet", "adain", "none")
 
-# Named resolutions are 16:9 frame areas; a source of another aspect ratio keeps its own.
+# Named resolutions are display heights (the shorter side): "1080p" is 1920x1080 for 16:9 material and
+# 1440x1080 for 4:3, whatever the storage geometry; the sizes below are their 16:9 frames.
 NAMED_RESOLUTIONS: dict[str, tuple[int, int]] = {
     "480p": (854, 480), "540p": (960, 540), "576p": (1024, 576), "720p": (1280, 720),
     "1080p": (1920, 1080), "1440p": (2560, 1440), "2160p": (3840, 2160), "4k": (3840, 2160),
 }
-RESOLUTION_HELP = ("output size by pixel area, aspect ratio kept: 480p, 720p, 1080p, 1440p, 2160p (16:9 "
-                   "areas, e.g. 720p = 1280x720 = 921,600 px), WxH (an area of W*H) or a pixel count; "
-                   "up- or down-scales as the reference does")
+RESOLUTION_HELP = ("output size, aspect ratio kept: 480p, 540p, 576p, 720p, 1080p, 1440p, 2160p/4k (the "
+                   "display's shorter side: 1080p is 1920x1080 for 16:9, 1440x1080 for 4:3), WxH (the pixel "
+                   "area of W*H, as the reference scripts) or a pixel count; up- or down-scales")
 _WXH = re.compile(r"^(\d+)\s*[x*]\s*(\d+)$")
 
 
@@ -101,7 +102,12 @@ def target_spec(resolution: str | float | None = None, short_side: int | None = 
         if not (math.isfinite(value) and value > 0):
             raise ConfigError(f"--scale {scale!r} must be a positive factor, e.g. 2 (1: the input size)")
     else:
-        mode, value = "area", parse_resolution(RESOLUTION if resolution is None else resolution)
+        text = RESOLUTION if resolution is None else resolution
+        named = NAMED_RESOLUTIONS.get(str(text).strip().lower())
+        if named is not None:
+            mode, value = "short_side", float(min(named))
+        else:
+            mode, value = "area", parse_resolution(text)
     spec = (mode, value, default_multiple(mode))
     TargetSize(*spec)  # validates the value
     return spec

@@ -82,3 +82,41 @@ def add_model_flags(p: argparse.ArgumentParser, *, from_profile: bool = False) -
     s.add_argument("--context-frames", type=t(int), default=d(defaults.CONTEXT_FRAMES),
                    help=HELP["context_frames"])
     return {"model": m, "size": size, "segments": s}
+
+
+ARCHIVE_HELP: dict[str, str] = {
+    "archive": "auto (default): analyse the file (shots, scan type, bars, pixel shape) and restore its "
+               "progressive, square-pixel active picture; off: restore the frames as stored",
+    "deinterlace": "interlaced sources: double (one frame per field, 50i -> 50p; the default), same (one "
+                   "frame per frame) or off",
+    "telecine": "telecined film: invert (fieldmatch + decimate back to 23.976; the default) or keep",
+    "bars": "letterbox/pillarbox bars: restore (restore the picture only, put exact black bars back; the "
+            "default), drop (output the picture without them) or keep (restore them as picture)",
+    "pixels": "non-square pixels (DV, DVD): square (restore and output square pixels; the default) or keep",
+}
+
+
+def add_archive_flags(p: argparse.ArgumentParser, *, from_profile: bool = False) -> argparse._ArgumentGroup:
+    """How archive footage is prepared before restoration (seedvr.video.prepare)."""
+    g = p.add_argument_group("archive footage")
+
+    def default(value: str) -> str | None:
+        return None if from_profile else value
+
+    g.add_argument("--archive", choices=("auto", "off"), default=default("auto"), help=ARCHIVE_HELP["archive"])
+    g.add_argument("--deinterlace", choices=("double", "same", "off"), default=default("double"),
+                   help=ARCHIVE_HELP["deinterlace"])
+    g.add_argument("--telecine", choices=("invert", "keep"), default=default("invert"), help=ARCHIVE_HELP["telecine"])
+    g.add_argument("--bars", choices=("restore", "drop", "keep"), default=default("restore"), help=ARCHIVE_HELP["bars"])
+    g.add_argument("--pixels", choices=("square", "keep"), default=default("square"), help=ARCHIVE_HELP["pixels"])
+    return g
+
+
+def prepare_options(args: argparse.Namespace) -> Any:
+    """`PrepareOptions` from the archive flags, or None for `--archive off`."""
+    from seedvr.video.prepare import PrepareOptions
+
+    if getattr(args, "archive", "auto") == "off":
+        return None
+    return PrepareOptions(deinterlace=args.deinterlace, inverse_telecine=args.telecine == "invert",
+                          bars=args.bars, pixels=args.pixels)

@@ -106,6 +106,8 @@ class Plan:
     model_memory_gb: float | None
     # What would stop the real run (missing weights); a dry run shows the plan anyway and exits 2.
     problems: tuple[str, ...] = ()
+    # What the archive analysis found and what the preparation will do (None: --archive off).
+    archive: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -114,7 +116,7 @@ class Plan:
             "segments": {"count": self.segments, "frames": self.segment_frames, "context_frames": self.context_frames,
                          "last_frames": self.last_segment_frames},
             "memory": {"decoded_window_bytes": self.window_bytes, "model_gpu_gb": self.model_memory_gb},
-            "ok": not self.problems, "problems": list(self.problems),
+            "ok": not self.problems, "problems": list(self.problems), "archive": self.archive,
         }
 
     def lines(self) -> list[str]:
@@ -137,8 +139,23 @@ class Plan:
             f"  segments  {self.segments} of up to {self.segment_frames} frames with {self.context_frames} "
             f"context frames (last one {self.last_segment_frames} frames)",
             f"  memory    {mem}",
+            *_archive_lines(self.archive),
             *(f"  problem   {p}" for p in self.problems),
         ]
+
+
+def _archive_lines(archive: dict[str, Any] | None) -> list[str]:
+    if not archive or not archive.get("analysis"):
+        return []
+    a = archive["analysis"]
+    scan = a["scan"]
+    kind = scan["kind"] + (f" ({scan['field_order']})" if scan.get("field_order") else "")
+    bars = {k: v for k, v in a["active"].items() if k in ("top", "bottom", "left", "right") and v}
+    found = (f"{kind}, flagged {scan['flagged']}; {len(a['cuts'])} shot cut{'' if len(a['cuts']) == 1 else 's'}; "
+             f"bars {', '.join(f'{k} {v}' for k, v in bars.items()) or 'none'}; SAR {a['pixels']['sar']}")
+    prep = archive.get("preparation")
+    return [f"  analysis  {found}",
+            f"  prepare   {'; '.join(prep['applied']) if prep else 'nothing: restored as stored'}"]
 
 
 def _size(n: int) -> str:

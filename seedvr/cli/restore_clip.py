@@ -43,7 +43,7 @@ INTERVAL_ENV = "SEEDVR_PROGRESS_INTERVAL_S"
 
 def build_parser() -> argparse.ArgumentParser:
     from seedvr import defaults
-    from seedvr.cli.flags import add_model_flags
+    from seedvr.cli.flags import add_archive_flags, add_model_flags
 
     p = argparse.ArgumentParser(prog=PROG, description="Restore one video with SeedVR (no Spark).",
                                 epilog="exit codes: 0 done (for --dry-run: the run would start); 1 unexpected "
@@ -63,6 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--intermediate", default="auto", choices=("auto", "rawvideo", "utvideo", "ffv1"),
                    help="lossless codec of the segment files (auto: rawvideo on local disk, utvideo on "
                         "object stores; ffv1: smallest, slowest)")
+    add_archive_flags(p)
     e = p.add_argument_group("encoder")
     e.add_argument("--codec", default="libx264", choices=("libx264", "libx265", "libsvtav1", "ffv1"))
     e.add_argument("--crf", type=int, default=18)
@@ -134,10 +135,10 @@ def _describe_target(target: Any) -> str:
     from seedvr import defaults
 
     if target.mode == "area":
-        named = next((n for n, (w, h) in defaults.NAMED_RESOLUTIONS.items() if w * h == target.value), None)
-        return f"area {int(target.value):,} px" + (f" = {named}" if named else "")
+        return f"area {int(target.value):,} px"
     if target.mode == "short_side":
-        return f"short side {int(target.value)} px"
+        named = next((n for n, (w, h) in defaults.NAMED_RESOLUTIONS.items() if min(w, h) == target.value), None)
+        return (f"{named}: " if named else "") + f"short side {int(target.value)} px"
     return f"scale {target.value:g}"
 
 
@@ -151,18 +152,21 @@ def _model_summary(args: argparse.Namespace, s: dict[str, Any]) -> dict[str, Any
             "seed": args.seed}
 
 
-def _plan(args: argparse.Namespace, s: dict[str, Any], info: Any, segments: list) -> Any:
+def _plan(args: argparse.Namespace, s: dict[str, Any], info: Any, segments: list, archive: Any = None) -> Any:
     from seedvr.cli.preflight import Plan
     from seedvr.video.decode import window_bytes
+    from seedvr.video.prepared import output_size
 
-    h, w = s["target"].output_size(info.height, info.width)
+    prep = archive.preparation if archive is not None else None
+    w, h = output_size(prep, s["target"], info.height, info.width)
     gb = s["preset"].min_gpu_memory_gb
     return Plan(source=info.summary(), output=args.output, output_size=(w, h),
                 target=_describe_target(s["target"]), model=_model_summary(args, s), segments=len(segments),
                 segment_frames=args.segment_frames, context_frames=args.context_frames,
                 last_segment_frames=segments[-1].window_frames,
                 window_bytes=window_bytes(info, max(sg.window_frames for sg in segments)),
-                model_memory_gb=gb or None, problems=tuple(s["problems"]))
+                model_memory_gb=gb or None, problems=tuple(s["problems"]),
+                archive=archive.to_dict() if archive is not None else None)
 
 
 def _load(args: argparse.Namespace, s: dict[str, Any]) -> Any:
@@ -190,10 +194,16 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
     # 1. flags, model choice and output location: seconds, before anything is opened or loaded
     s = _settings(args)
     check_output_location(args.output, args.input, create=not args.dry_run)
-    # 2. the source and the plan
+    # 2. the source, what it really holds, and the plan
     info = probe(args.input, timeout_s=args.probe_timeout)
-    segments = plan_segments(info.num_frames, args.segment_frames, args.context_frames)
-    plan = _plan(args, s, info, segments)
+    archive = _analysed(args, info)
+    frames, cuts = info.num_frames, ()
+    if archive is not None:  # the prepared stream's frames, before it is written (exact after it is)
+        rate = archive.preparation.rate if archive.preparation is not None else 1
+        frames = max(1, int(info.num_frames * rate))
+        cuts = tuple(sorted({min(frames - 1, int(c * rate)) for c in archive.cuts} - {0}))
+    segments = plan_segments(frames, args.segment_frames, args.context_frames, cuts)
+    plan = _plan(args, s, info, segments, archive)
     if args.dry_run:
         return {"dry_run": True, "plan": plan}
     report = make_progress(PROG, quiet=args.quiet, interval_s=s["progress_interval"])
@@ -219,13 +229,24 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
         scratch = None if args.work_dir or args.keep_segments else tempfile.mkdtemp(prefix="seedvr-clip-")
         if scratch is not None and on_force is not None:
             on_force.append(lambda: shutil.rmtree(scratch, ignore_errors=True))
+        prep_dir = args.work_dir or scratch or tempfile.mkdtemp(prefix="seedvr-clip-prep-")
         try:
+            prepared = None
+            if archive is not None:
+                from seedvr.video.prepared import prepare_for_restore
+
+                if archive.preparation is not None and archive.preparation.needed:
+                    report.note("preparing the source: " + "; ".join(archive.preparation.applied))
+                prepared = prepare_for_restore(args.input, info, _prepare_options(args), prep_dir,
+                                               analysis=archive.analysis)
             result = restore_clip(args.input, args.output, restorer, job=job, info=info,
                                   work_dir=args.work_dir or scratch, keep_segments=args.keep_segments,
-                                  progress=progress, cancel=cancel)
+                                  progress=progress, cancel=cancel, prepared=prepared)
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
+            if prep_dir not in (args.work_dir, scratch) and not args.keep_segments:
+                shutil.rmtree(prep_dir, ignore_errors=True)
     finally:
         report.close()
     return {
@@ -239,7 +260,29 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
         "audio_packets_copied": sum(result.stitch.copied_packets.values()),
         "seconds": {k: round(v, 3) for k, v in result.seconds.items()},
         "source": info.summary(),
+        "archive": result.prepared.to_dict() if result.prepared is not None else None,
     }
+
+
+def _prepare_options(args: argparse.Namespace) -> Any:
+    from seedvr.cli.flags import prepare_options
+
+    return prepare_options(args)
+
+
+def _analysed(args: argparse.Namespace, info: Any) -> Any:
+    """The analysis and the preparation it calls for, as a `PreparedSource` without its mezzanine yet
+    (None for --archive off). Decodes the whole file once, in the sandbox."""
+    options = _prepare_options(args)
+    if options is None:
+        return None
+    from seedvr.video.analysis import analyse_isolated
+    from seedvr.video.decode import DecodeLimits
+    from seedvr.video.prepare import plan_preparation
+    from seedvr.video.prepared import PreparedSource
+
+    analysis = analyse_isolated(args.input, info, DecodeLimits())
+    return PreparedSource(info, info, analysis, plan_preparation(analysis, options), analysis.cut_frames)
 
 
 def _one_line(exc: BaseException, limit: int = 600) -> str:

@@ -14,7 +14,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Protocol
 
 import numpy as np
@@ -74,6 +74,7 @@ class ClipResult:
     segment_files: tuple[SegmentFile, ...]
     stitch: StitchResult
     seconds: dict[str, float]
+    prepared: Any = None  # seedvr.video.prepared.PreparedSource when the source was analysed
 
 
 def segment_windows(info: VideoInfo, segments: Sequence[Segment]) -> Iterator[np.ndarray]:
@@ -225,6 +226,7 @@ def restore_clip(
     video_id: str | None = None,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
+    prepared: Any = None,
 ) -> ClipResult:
     """Restore one file or URL into `output_url`. Segments go under `work_dir` (a temp dir by default).
 
@@ -232,12 +234,21 @@ def restore_clip(
     `seconds["stitch"]` is the wall time from the first stitched frame on, overlapping the restore.
     Setting `cancel` (from any thread) stops both within a frame or a segment and raises `ClipCancelled`;
     the output is written atomically, so a stopped run leaves none behind.
+
+    `prepared` (a `seedvr.video.prepared.PreparedSource`) restores its mezzanine instead of the file,
+    bounds segments at its shot cuts, sizes the picture so that the full frame meets the target, puts the
+    bars back and copies audio and subtitles from the original.
     """
     job = job or ClipJob()
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     info = info or probe(input_url)
     timings["probe"] = time.perf_counter() - t0
+    carrier = None
+    if prepared is not None:
+        info, carrier = prepared.info, prepared.source
+        job = replace(job, target=prepared.picture_target(job.target),
+                      scene_cuts=tuple(sorted({*job.scene_cuts, *prepared.cuts})))
     segments = plan_segments(info.num_frames, job.segment_frames, job.context_frames, job.scene_cuts)
     root = work_dir or tempfile.mkdtemp(prefix="seedvr-clip-")
     vid = video_id or hashlib.sha256(input_url.encode()).hexdigest()[:16]
@@ -266,8 +277,10 @@ def restore_clip(
     try:
         t1 = time.perf_counter()
         frames = blend_stream(segments, open_segment, num_frames=info.num_frames, blend=job.blend)
+        if prepared is not None and prepared.rewritten:
+            frames = ((i, prepared.finish(f)) for i, f in frames)
         result = encode_stream(info, frames, output_url, settings=job.settings, fmt=fmt, blend=job.blend,
-                               progress=stitch_progress)
+                               progress=stitch_progress, streams_from=carrier)
         timings["stitch"] = time.perf_counter() - t1
     finally:
         producer.close()
@@ -275,4 +288,4 @@ def restore_clip(
             shutil.rmtree(root, ignore_errors=True)
     timings["total"] = time.perf_counter() - t0
     return ClipResult(info=info, segments=tuple(segments), segment_files=tuple(files), stitch=result,
-                      seconds=timings)
+                      seconds=timings, prepared=prepared)

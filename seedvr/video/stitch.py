@@ -195,14 +195,20 @@ def encode_stream(
     copy_audio: bool = True,
     copy_subtitles: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    streams_from: VideoInfo | None = None,
 ) -> StitchResult:
-    """Encode `(index, frame)` pairs with the source's timestamps, tags and rotation, plus stream copies."""
+    """Encode `(index, frame)` pairs with the source's timestamps, tags and rotation, plus stream copies.
+
+    `streams_from` is the file whose audio and subtitles are copied when `info` describes a prepared
+    mezzanine of it (deinterlaced, cropped, ...): the mezzanine keeps the original's timestamps.
+    """
     t0 = time.perf_counter()
     fmt = fmt or container_format(output_url, settings)
     n = info.num_frames
     ten_bit = settings.use_ten_bit(info.high_bit_depth, info.is_hdr)
     color = resolved_color(info.color, info.height, info.pix_fmt)
-    with atomic_write(output_url) as tmp, _open_source(info, copy_audio or copy_subtitles) as src:
+    carrier = streams_from or info
+    with atomic_write(output_url) as tmp, _open_source(carrier, copy_audio or copy_subtitles) as src:
         out = av.open(tmp, "w", format=fmt)
         try:
             writer: VideoWriter | None = None
@@ -222,8 +228,8 @@ def encode_stream(
                         rate=Fraction(info.fps).limit_denominator(1001) if info.fps > 0 else None,
                         hdr=info.hdr_metadata,
                     )
-                    copier = _PacketCopier(src, out, _copy_streams(src, info, copy_audio, copy_subtitles),
-                                           info.url) if src is not None else None
+                    copier = _PacketCopier(src, out, _copy_streams(src, carrier, copy_audio, copy_subtitles),
+                                           carrier.url) if src is not None else None
                 writer.write(frame, info.pts[f])
                 if copier is not None:
                     copier.mux_until(float(info.time_of(f)))

@@ -96,7 +96,7 @@ def test_model_flags_map_onto_the_config() -> None:
     m = cfg.model
     assert (m.preset, m.weights, m.dtype, m.attention, m.vae_tile, m.colour_fix, m.seed, m.device) == (
         "tiny-v2", "/w/dit.pth", "bfloat16", "sdpa", 512, "adain", 7, "cuda:1")
-    assert m.target.model_dump() == {"mode": "area", "value": 1920 * 1080, "multiple": 2}
+    assert m.target.model_dump() == {"mode": "short_side", "value": 1080, "multiple": 2}
     assert (cfg.segments.segment_frames, cfg.segments.context_frames, cfg.execution.gpu_slots) == (21, 4, 4)
     assert _cfg("--short-side", "720").model.target.model_dump() == {"mode": "short_side", "value": 720,
                                                                       "multiple": 2}

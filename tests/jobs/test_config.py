@@ -80,7 +80,7 @@ def test_code_defaults_and_local_profile_are_seedvr_defaults() -> None:
             clip.preset, clip.seed, None, clip.attention, clip.color_fix, None, None) == (
             defaults.PRESET, defaults.SEED, None, defaults.ATTENTION, defaults.COLOR_FIX, None, None)
         assert (m.target.mode, m.target.value, m.target.multiple) == defaults.target_spec() == (
-            "area", 1280 * 720, 2)
+            "short_side", 720, 2)
         assert (s.segment_frames, s.context_frames) == (clip.segment_frames, clip.context_frames) == (45, 8)
 
 

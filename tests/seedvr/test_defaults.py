@@ -12,9 +12,11 @@ from seedvr.restorer import TargetSize
 def test_reference_defaults() -> None:
     assert (defaults.PRESET, defaults.RESOLUTION, defaults.SEED) == ("seedvr2-3b", "720p", 666)
     assert (defaults.SEGMENT_FRAMES - 1) % 4 == 0 and defaults.CONTEXT_FRAMES < defaults.SEGMENT_FRAMES
-    assert defaults.default_target() == TargetSize("area", 921600.0, 2)
-    # 720p area on a 4:3 source keeps its aspect ratio, even sides.
-    assert defaults.default_target().output_size(480, 640) == (832, 1108)
+    assert defaults.default_target() == TargetSize("short_side", 720.0, 2)
+    # 720p is the display's shorter side: 960x720 for a 4:3 source, 1280x720 for 16:9, 720x1280 upright.
+    assert defaults.default_target().output_size(480, 640) == (720, 960)
+    assert defaults.default_target().output_size(360, 640) == (720, 1280)
+    assert defaults.default_target().output_size(640, 360) == (1280, 720)
 
 
 @pytest.mark.parametrize("text, area", [("720p", 921600), ("1080P", 2073600), ("4k", 3840 * 2160),
@@ -30,7 +32,9 @@ def test_parse_resolution_refuses_non_sizes(text: str) -> None:
 
 
 def test_target_spec_modes_and_conflicts() -> None:
-    assert defaults.target_spec() == ("area", 921600.0, 2)
+    assert defaults.target_spec() == ("short_side", 720.0, 2)
+    assert defaults.target_spec("1080p") == ("short_side", 1080.0, 2)
+    assert defaults.target_spec("1280x720") == ("area", 921600.0, 2)  # WxH: the reference's area
     assert defaults.target_spec(short_side=1080) == ("short_side", 1080.0, 2)
     assert defaults.target_spec(scale=1) == ("scale", 1.0, 1)  # exact size: odd sides kept
     with pytest.raises(ConfigError, match="--resolution and --scale both set the output size"):

@@ -226,7 +226,7 @@ def test_dry_run_prints_the_plan_and_writes_nothing(clip_41: str, tmp_path) -> N
     text = proc.stdout
     assert text.startswith("dry run: nothing is loaded or written\n")
     assert f"input     {clip_41}: h264 64x48" in text and "41 frames" in text
-    assert f"output    {out}: 1108x832 (area 921,600 px = 720p)" in text
+    assert f"output    {out}: 960x720 (720p: short side 720 px)" in text
     assert "preset tiny-v2, weights seeded random" in text and "seed 666" in text
     assert "segments  1 of up to 45 frames with 8 context frames" in text
     assert "memory    decoded input window" in text and "GB of GPU memory" in text
