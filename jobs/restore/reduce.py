@@ -38,7 +38,7 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
     segs = plan_key.merge(segs, on=["video_id", "segment_index", "file_version"], how="left")
     report.segments = segs
     this_run = segs["run_id"] == report.run_id
-    reused = this_run & segs["reused"].fillna(False).astype(bool)
+    reused = this_run & segs["reused"].astype("boolean").fillna(False).astype(bool)
     restored = this_run & (segs["status"] == "ok") & ~reused
     report.restored_segments = int(restored.sum())
     report.reused_segments = int(reused.sum())
