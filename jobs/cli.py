@@ -161,6 +161,8 @@ def run_main(fn: Callable[[argparse.Namespace], int], parser: argparse.ArgumentP
     # The embedded engine logs through RUST_LOG, read when its server starts: its INFO/WARN lines
     # (sessions, "aborting N task(s)") are engine chatter unless the user asks for it.
     os.environ.setdefault("RUST_LOG", "info" if args.verbose else "error")
+    # MLflow logs its database migrations at INFO on first use: engine chatter, shown only with --verbose.
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "INFO" if args.verbose else "WARNING")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
     from jobs.interrupts import run_interruptible

@@ -97,7 +97,8 @@ def _main(args: argparse.Namespace) -> int:
         rep = ingest(eng.spark, cfg, tables, source=str(work / "catalog"), run_id=new_run_id(), manifest=rows)
         print(f"      new {rep.new}, changed {rep.changed}, unchanged {rep.unchanged}, "
               f"probe failures {rep.probed_failed}", flush=True)
-        print(f"[3/3] restore with preset {cfg.model.preset} on {cfg.execution.gpu_slots} slots", flush=True)
+        slots = cfg.execution.gpu_slots
+        print(f"[3/3] restore with preset {cfg.model.preset} on {slots} slot{'' if slots == 1 else 's'}", flush=True)
         res = run_restore(eng.spark, cfg, make_selection(), engine=eng.name, run_id=args.run_id or None,
                           show_progress=not args.no_progress)
         if res.selected == 0:  # a rerun: show what earlier runs recorded for this config

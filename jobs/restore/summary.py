@@ -77,7 +77,8 @@ def scratch_line(cfg: JobConfig, rep: RestoreReport) -> str:
 
 
 def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = None) -> None:
-    console = console or Console(width=None if Console().is_terminal else 140)
+    # A log has no width: wide enough for every column (a terminal uses its own).
+    console = console or Console(width=None if Console().is_terminal else 200)
     if rep.selected == 0:
         console.print(f"[yellow]{rep.message}[/yellow]", soft_wrap=True)  # one line, whatever its length
         return
@@ -117,7 +118,8 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
     console.print(f"{rep.message}; wall {rep.wall_s:.1f}s "
                   f"({', '.join(f'{k} {v:.1f}s' for k, v in rep.stage_s.items())})")
     console.print(f"outputs: {cfg.storage.output_root}/videos/{rep.config_hash}/")
-    console.print(scratch_line(cfg, rep))
+    if rep.freed_videos or cfg.storage.keep_intermediates:
+        console.print(scratch_line(cfg, rep))
     console.print(f"tables:  videos={tables.videos.label}\n         restorations={tables.restorations.label}\n"
                   f"         segments={tables.segments.label}")
     if rep.mlflow_run_id:
