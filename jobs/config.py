@@ -155,6 +155,8 @@ class SegmentConfig(_Frozen):
 
     segment_frames: int = defaults.SEGMENT_FRAMES
     context_frames: int = defaults.CONTEXT_FRAMES
+    # Segments never span a shot cut found by the catalog's analysis (part of the config hash).
+    split_at_cuts: bool = True
 
     @field_validator("segment_frames")
     @classmethod
@@ -224,6 +226,10 @@ class IngestConfig(_Frozen):
     source_roots: list[str] = Field(default_factory=list)
     extensions: list[str] = Field(default_factory=lambda: list(ARCHIVE_EXTENSIONS))
     content_class: str = "unknown"
+    # Analyse every new or changed file once (shots, scan type, bars, pixel shape; seedvr.video.analysis):
+    # a full decode pass per file, in the sandbox. Rows ingested before analysis existed get it on the next
+    # ingest.
+    analyse: bool = True
 
     _source = field_validator("source")(classmethod(lambda cls, v: absolute_local(v)))
     _roots = field_validator("source_roots")(classmethod(lambda cls, v: [absolute_local(r) for r in v]))
@@ -366,6 +372,8 @@ def config_hash(cfg: JobConfig, weights_identity: str | None) -> str:
         "colour_fix": m.colour_fix,
         "seed": m.seed,
     }
+    if cfg.segments.split_at_cuts:
+        doc["split_at_cuts"] = True
     if m.vae_tile is not None:  # only when set, so untiled configs keep their hash
         doc["vae_tile"] = m.vae_tile
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)

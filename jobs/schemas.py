@@ -60,6 +60,8 @@ RESTORATIONS = StructType(
     list(RESTORATION_UDF_OUT.fields)
     + [StructField(n, t, True) for n, t in PROVENANCE_FIELDS]  # type: ignore[arg-type]
     + [StructField("started_at", TS, True), StructField("finished_at", TS, True)]
+    # What the catalog's analysis found in the source, and what the restoration did about it (JSON).
+    + [StructField("analysis_json", S, True), StructField("archive_applied", S, True)]
 )
 
 SCHEMAS: dict[str, StructType] = {

@@ -152,7 +152,10 @@ segments = (tables.segments.read(spark)
 joins = [int(f) for i, f in zip(segments["segment_index"], segments["first_output"], strict=True)
          if i > 0 and 0 < f < out_info.num_frames]
 # The source was probed by the job; decoded in-process (a sandboxed child would re-run a script-run notebook).
-clip = score_video_clip(src_info, str(row["output_uri"]), isolate=False)
+# Shots start where a segment has no context: no temporal score across those cuts, as in the stitcher.
+cuts = [int(f) for i, w, f in zip(segments["segment_index"], segments["window_start"], segments["first_output"],
+                                  strict=True) if i > 0 and w == f]
+clip = score_video_clip(src_info, str(row["output_uri"]), isolate=False, cuts=cuts)
 recomputed = video_scores(clip)
 stored = dict(row["scores"] or {})
 agreement = pd.DataFrame([{"score": k, "restorations table": stored.get(k), "recomputed here": v}

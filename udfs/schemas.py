@@ -46,6 +46,11 @@ PROBE_OUT = struct(
     ("has_audio", BooleanType()),
     ("info_json", S),
     ("probed_at", TS),
+    # What the file really holds (seedvr.video.analysis): shots, scan type, bars, pixel shape, as JSON,
+    # with the scan type and the shot count as columns for predicates ("scan_type = 'interlaced'").
+    ("analysis_json", S),
+    ("scan_type", S),
+    ("num_shots", INT),
 )
 
 # What udfs.plan.PlanSegments returns: one row per segment (jobs.schemas.SEGMENT_PLAN builds on it).

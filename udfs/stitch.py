@@ -54,7 +54,10 @@ def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
                     int(s["last_output"])) for s in segments]
     enc = {k: v for k, v in dict(encode).items() if v is not None}
     video = VideoInfo.from_dict(info)
-    tap = SeamTap([seg.first_output for seg in segs[1:]], video.num_frames) if score_seams else None
+    # A join is where two segments overlap; a segment that starts a shot (no context) meets its
+    # predecessor at a cut, where the picture is meant to change: no seam to score there.
+    joins = [seg.first_output for seg in segs[1:] if seg.window_start < seg.first_output]  # see shot_starts
+    tap = SeamTap(joins, video.num_frames) if score_seams else None
     res = stitch_video(video, segs, [s["intermediate_uri"] for s in segments], out_url,
                        settings=EncodeSettings(**enc),
                        checksums=[s.get("intermediate_sha256") for s in segments], observe=tap)
@@ -62,14 +65,19 @@ def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
             "seams": tap.scores if tap else {}}
 
 
+def shot_starts(segments: list[dict[str, Any]]) -> list[int]:
+    """First frames of the shots after the first: segments planned without context start a shot."""
+    return [int(s["first_output"]) for s in segments[1:] if int(s["window_start"]) == int(s["first_output"])]
+
+
 def video_scores(info: dict[str, Any], out_url: str, seams: Mapping[int, float],
-                 limits: DecodeLimits | None) -> dict[str, float]:
+                 limits: DecodeLimits | None, cuts: list[int] | None = None) -> dict[str, float]:
     """The video's scores from the written file and its source (decoded in the sandbox: it is untrusted),
-    with the seam scores the stitch measured on the blended frames."""
+    with the seam scores the stitch measured on the blended frames; no temporal score across `cuts`."""
     from seedvr.quality.video import score_video
     from seedvr.video.info import VideoInfo
 
-    return score_video(VideoInfo.from_dict(info), out_url, seams, limits=limits, isolate=True)
+    return score_video(VideoInfo.from_dict(info), out_url, seams, limits=limits, isolate=True, cuts=cuts or ())
 
 
 class StitchVideos(BatchStage):
@@ -101,7 +109,7 @@ class StitchVideos(BatchStage):
                 )
                 if s.score:
                     try:
-                        row["scores"] = video_scores(info, out_url, res["seams"], s.decode)
+                        row["scores"] = video_scores(info, out_url, res["seams"], s.decode, shot_starts(segments))
                     except Exception as exc:  # noqa: BLE001 - the output is committed; only its scores are lost
                         row.update(failure_columns(exc, "scores: "))
             except Exception as exc:  # noqa: BLE001 - one bad video must not fail the others

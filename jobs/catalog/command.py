@@ -56,8 +56,9 @@ def _main(args: argparse.Namespace) -> int:
 
         mlflow_note = f"; mlflow run {log_ingest_run(cfg, rep, source)}"
     print(f"ingest {run_id}: listed {rep.listed}, new {rep.new}, changed {rep.changed}, unchanged {rep.unchanged}, "
-          f"probed ok {rep.probed_ok}, probe failed {rep.probed_failed}, skipped {len(rep.skipped)}; "
-          f"catalog: {tables.videos.label}{mlflow_note}")
+          f"probed ok {rep.probed_ok}, probe failed {rep.probed_failed}, skipped {len(rep.skipped)}"
+          + (f", analysed again {rep.analysed_again}" if rep.analysed_again else "")
+          + f"; catalog: {tables.videos.label}{mlflow_note}")
     return EXIT_OK
 
 

@@ -38,6 +38,8 @@ class IngestReport:
     unchanged: int = 0
     probed_ok: int = 0
     probed_failed: int = 0
+    # Unchanged files analysed now because they were ingested before the analysis existed.
+    analysed_again: int = 0
     video_ids: list[str] = field(default_factory=list)
     # Files under the source that were not registered, with the reason (uri, reason).
     skipped: list[tuple[str, str]] = field(default_factory=list)
@@ -155,17 +157,22 @@ def ingest(
         for u in listing["uri"]
     ]
     existing = (
-        tables.videos.read(spark).select("video_id", "file_version", "probe_status").toPandas()
+        tables.videos.read(spark).select("video_id", "file_version", "probe_status", "analysis_json").toPandas()
     )
     known = dict(zip(existing["video_id"], existing["file_version"], strict=True))
     is_new = ~listing["video_id"].isin(known)
     is_changed = ~is_new & (listing["video_id"].map(known) != listing["file_version"])
     report.new, report.changed = int(is_new.sum()), int(is_changed.sum())
     report.unchanged = report.listed - report.new - report.changed
-    todo = listing[is_new | is_changed]
+    # Unchanged files probed before analysis existed are analysed now, once.
+    unanalysed = set(existing.loc[(existing["probe_status"] == "ok") & existing["analysis_json"].isna(), "video_id"])
+    needs_analysis = ~is_new & ~is_changed & listing["video_id"].isin(unanalysed) if cfg.ingest.analyse else False
+    report.analysed_again = int(needs_analysis.sum()) if cfg.ingest.analyse else 0
+    todo = listing[is_new | is_changed | needs_analysis]
     root = location(source)
     prober = ProbeVideos(timeout_s=cfg.execution.probe_timeout_s, max_memory_mb=cfg.execution.probe_max_memory_mb,
-                         roots=(*cfg.ingest.source_roots, root))
+                         roots=(*cfg.ingest.source_roots, root), analyse=cfg.ingest.analyse,
+                         analysis_timeout_s=cfg.execution.decode_timeout_s)
     now = utc_now()
     meta = commit_metadata(user_metadata or {}, run_id=run_id, operation="ingest")
     for wave in row_waves(todo, cfg.ingest.wave_files):

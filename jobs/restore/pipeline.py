@@ -168,7 +168,7 @@ def run_restore(
             selected = selected.orderBy("video_id").limit(selection.limit)
         sel_pdf = selected.select("video_id", "uri", "content_class", "file_version", "probe_status",
                                   "error_class", "error_message", "num_frames", "width", "height",
-                                  "bit_depth").toPandas()
+                                  "bit_depth", "analysis_json").toPandas()
     report.selected = len(sel_pdf)
     if sel_pdf.empty:
         report.message = nothing_selected(videos, selection, tables.videos.label, cfg.profile)
@@ -194,8 +194,9 @@ def run_restore(
         plan_pdf = pd.DataFrame(columns=SEGMENT_PLAN.fieldNames())
         if good_ids:
             good = selected.filter(F.col("probe_status") == "ok").select(
-                "video_id", "uri", "file_version", "num_frames")
-            planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash)
+                "video_id", "uri", "file_version", "num_frames", "analysis_json")
+            planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash,
+                                   split_at_cuts=cfg.segments.split_at_cuts)
             plan_pdf = good.mapInPandas(planner, PlanSegments.output_schema).toPandas()
         plan_err = plan_pdf[plan_pdf["segment_index"] < 0]
         for r in plan_err.itertuples(index=False):
@@ -280,7 +281,10 @@ def run_restore(
         restoration_rows += reduce_videos(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
                                     show_progress)
     finished_at = utc_now()
+    analyses = dict(zip(sel_pdf["video_id"], sel_pdf["analysis_json"], strict=True))
     for r in restoration_rows:
+        r["analysis_json"] = analyses.get(r["video_id"])
+        r["archive_applied"] = archive_applied(r["analysis_json"], cfg)
         r.update({k: v for k, v in prov.columns().items()
                   if k not in EXECUTOR_PROVENANCE or not r.get(k)})
         r.update(started_at=started_at, finished_at=finished_at)
@@ -311,6 +315,19 @@ def run_restore(
         with _timed(report, "mlflow"):
             report.mlflow_run_id = log_restore_run(cfg, report)
     return report
+
+
+def archive_applied(analysis_json: Any, cfg: JobConfig) -> str | None:
+    """What the job did about what the analysis found, as a JSON list for the restorations row."""
+    import json
+
+    if not isinstance(analysis_json, str) or not analysis_json:
+        return None
+    a = json.loads(analysis_json)
+    done = []
+    if cfg.segments.split_at_cuts and a.get("cuts"):
+        done.append(f"segments bounded at {len(a['cuts'])} shot cut{'' if len(a['cuts']) == 1 else 's'}")
+    return json.dumps(done)
 
 
 def validate_model(cfg: JobConfig) -> None:

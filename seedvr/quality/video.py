@@ -111,9 +111,10 @@ def read_scored(read: FrameReader, num_frames: int, picked: Sequence[int] | None
 
 
 def score_frames(output: Mapping[int, np.ndarray], source: Mapping[int, np.ndarray], num_frames: int,
-                 picked: Sequence[int] | None = None) -> ClipScores:
+                 picked: Sequence[int] | None = None, cuts: Sequence[int] = ()) -> ClipScores:
     """Per-frame curves (keyed by frame index) of the output frames against the source frames, at the
-    scored frames present in `output` (or at `picked`)."""
+    scored frames present in `output` (or at `picked`). A pair (t, t+1) across a shot cut (t+1 in `cuts`)
+    has no temporal score: the picture is meant to change there."""
     idx = sorted(output)
     pos = {t: i for i, t in enumerate(idx)}
     out = check_clip(np.stack([output[t] for t in idx]), "output")
@@ -129,7 +130,8 @@ def score_frames(output: Mapping[int, np.ndarray], source: Mapping[int, np.ndarr
     else:
         _each(clip, NOREF_SCORES, picked, lambda t: (bicubic(src[pos[t]], out.shape[1:3]),), prefix="bicubic_")
     # Motion comes from the source pair, so output artefacts do not bend the flow that judges them.
-    pairs = [t for t in picked if t + 1 in pos]
+    cut_set = set(cuts)
+    pairs = [t for t in picked if t + 1 in pos and t + 1 not in cut_set]
     _each(clip, {"warp_error": lambda o, s: warp_error(o, 0, flow_frames=s, preset=FLOW_PRESET)}, pairs,
           lambda t: (out[[pos[t], pos[t + 1]]], src[[pos[t], pos[t + 1]]]))
     return clip
@@ -172,7 +174,7 @@ def video_scores(clip: ClipScores, seams: Mapping[int, float] | None = None) -> 
 
 
 def score_video_clip(source: VideoInfo, output_url: str, *, limits: DecodeLimits | None = None,
-                     isolate: bool = True) -> ClipScores:
+                     isolate: bool = True, cuts: Sequence[int] = ()) -> ClipScores:
     """Per-frame curves of the definition for one restored video: `source` is the source's `VideoInfo`
     (its file is untrusted and decoded in the sandbox unless `isolate=False`), `output_url` the
     delivered file (written by the job, decoded in-process). Frames are decoded and scored in chunks of
@@ -197,7 +199,7 @@ def score_video_clip(source: VideoInfo, output_url: str, *, limits: DecodeLimits
     clip = ClipScores(num_frames=n)
     for chunk in chunk_picks(scored_frames(n), n, cap):
         _merge(clip, score_frames(read_scored(read_output, n, chunk), read_scored(read_source, n, chunk), n,
-                                  chunk))
+                                  chunk, cuts))
     if source.num_frames != out_info.num_frames:
         clip.notes.append(f"source has {source.num_frames} frames, output {out_info.num_frames}: scored "
                           f"frames 0-{n - 1}")
@@ -205,6 +207,7 @@ def score_video_clip(source: VideoInfo, output_url: str, *, limits: DecodeLimits
 
 
 def score_video(source: VideoInfo, output_url: str, seams: Mapping[int, float] | None = None, *,
-                limits: DecodeLimits | None = None, isolate: bool = True) -> dict[str, float]:
-    """The scores of one restored video, as the restorations table records them (see the module doc)."""
-    return video_scores(score_video_clip(source, output_url, limits=limits, isolate=isolate), seams)
+                limits: DecodeLimits | None = None, isolate: bool = True, cuts: Sequence[int] = ()) -> dict[str, float]:
+    """The scores of one restored video, as the restorations table records them (see the module doc);
+    `cuts` are the first frames of its shots after the first."""
+    return video_scores(score_video_clip(source, output_url, limits=limits, isolate=isolate, cuts=cuts), seams)

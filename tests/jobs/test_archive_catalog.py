@@ -1,0 +1,63 @@
+"""Archive analysis in the job, through the console scripts: seedvr-ingest records what each file holds
+on its catalog row (once per file version, and once for rows ingested before analysis existed);
+seedvr-restore bounds segments at the shot cuts and records what it found and did."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from jobs.tables import table_refs
+from seedvr.synthetic import archive
+from tests.jobs.helpers import tiny_config, write_profile
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def _run(module: str, profile: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", module, "--profile", profile, "--no-mlflow", *args], cwd=REPO,
+                          env={**os.environ, "PYTHONPATH": REPO}, capture_output=True, text=True, timeout=600)
+
+
+def test_ingest_analyses_and_restore_keeps_segments_inside_shots(spark, tmp_path) -> None:
+    src = tmp_path / "src"
+    clips = {"interlaced": archive.interlaced("tff", flagged=False, frames=30, seed=2),
+             "letterbox": archive.boxed("letterbox", bar=40, frames=20, seed=4),
+             "shots": archive.multi_shot((20, 16, 22), seed=6),
+             "dark": archive.dark_scene(frames=20, seed=3)}
+    for name, clip in clips.items():
+        archive.write_clip(archive.ArchiveClip(name, clip.frames, clip.fps, clip.truth, clip.field_order), src)
+    cfg = tiny_config(str(tmp_path), execution={"gpu_slots": 2})
+    profile = write_profile(cfg, str(tmp_path / "profile.yaml"))
+
+    # A catalog ingested before analysis existed: the next ingest analyses its unchanged rows, once.
+    first = _run("jobs.catalog.command", profile, "--source", str(src), "--set", "ingest.analyse=false")
+    assert first.returncode == 0, first.stderr[-2000:]
+    second = _run("jobs.catalog.command", profile, "--source", str(src))
+    assert second.returncode == 0 and "unchanged 4" in second.stdout and "analysed again 4" in second.stdout
+    third = _run("jobs.catalog.command", profile, "--source", str(src))
+    assert "unchanged 4" in third.stdout and "analysed again" not in third.stdout
+
+    tables = table_refs(cfg.tables)
+    rows = {r.video_id.rsplit("-", 1)[0]: r for r in tables.videos.read(spark).collect()}
+    assert (rows["interlaced"].scan_type, rows["shots"].num_shots, rows["dark"].num_shots) == ("interlaced", 3, 1)
+    assert {rows[k].scan_type for k in ("letterbox", "shots", "dark")} == {"progressive"}
+    boxed = json.loads(rows["letterbox"].analysis_json)
+    assert (boxed["active"]["top"], boxed["active"]["bottom"]) == (40, 40)
+    assert json.loads(rows["shots"].analysis_json)["cuts"] == [20, 36]
+    assert json.loads(rows["dark"].analysis_json)["active"]["top"] == 0  # a night scene is not a bar
+
+    res = _run("jobs.restore.command", profile)
+    assert res.returncode == 0 and "4 restored, 0 failed" in res.stdout, res.stderr[-2000:]
+    shots_id = rows["shots"].video_id
+    segs = [r for r in tables.segments.read(spark).collect() if r.video_id == shots_id]
+    for s in segs:  # no window holds frames of two shots
+        assert not any(s.window_start < c <= s.last_output for c in (20, 36)), s
+    assert {s.window_start for s in segs if s.first_output in (20, 36)} == {20, 36}
+    restored = {r.video_id: r for r in tables.restorations.read(spark).collect()}
+    shot_row = restored[shots_id]
+    assert json.loads(shot_row.archive_applied) == ["segments bounded at 2 shot cuts"]
+    assert json.loads(shot_row.analysis_json)["cuts"] == [20, 36]
+    assert json.loads(restored[rows["dark"].video_id].archive_applied) == []
