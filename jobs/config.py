@@ -238,6 +238,26 @@ class IngestConfig(_Frozen):
     wave_files: int = Field(default=32, ge=1)
 
 
+class PrepareConfig(_Frozen):
+    """What is done with what the catalog's analysis found (seedvr.video.prepare): restore the
+    progressive, square-pixel active picture. Part of the config hash when enabled."""
+
+    enabled: bool = True
+    deinterlace: Literal["double", "same", "off"] = "double"
+    telecine: Literal["invert", "keep"] = "invert"
+    bars: Literal["restore", "drop", "keep"] = "restore"
+    pixels: Literal["square", "keep"] = "square"
+
+    def options(self) -> Any:
+        """`seedvr.video.prepare.PrepareOptions`, or None when disabled."""
+        if not self.enabled:
+            return None
+        from seedvr.video.prepare import PrepareOptions
+
+        return PrepareOptions(deinterlace=self.deinterlace, inverse_telecine=self.telecine == "invert",
+                              bars=self.bars, pixels=self.pixels)
+
+
 class JobConfig(_Frozen):
     profile: str = DEFAULT_PROFILE
     engine: EngineConfig = Field(default_factory=EngineConfig)
@@ -249,6 +269,7 @@ class JobConfig(_Frozen):
     encode: EncodeConfig = Field(default_factory=EncodeConfig)
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
+    prepare: PrepareConfig = Field(default_factory=PrepareConfig)
 
 
 # ------------------------------------------------------------------------------------- loading
@@ -374,6 +395,8 @@ def config_hash(cfg: JobConfig, weights_identity: str | None) -> str:
     }
     if cfg.segments.split_at_cuts:
         doc["split_at_cuts"] = True
+    if cfg.prepare.enabled:
+        doc["prepare"] = cfg.prepare.model_dump(exclude={"enabled"})
     if m.vae_tile is not None:  # only when set, so untiled configs keep their hash
         doc["vae_tile"] = m.vae_tile
     blob = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)

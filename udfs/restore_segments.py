@@ -61,6 +61,17 @@ def _target(settings: RestoreSettings) -> Any:
     return TargetSize(mode, float(value), int(multiple))  # type: ignore[arg-type]
 
 
+def _row_target(settings: RestoreSettings, canvas_json: Any) -> Any:
+    """The run's target, or for a prepared source with bars the target of its picture, so that the
+    picture with its bars put back meets the run's target."""
+    target = _target(settings)
+    if not isinstance(canvas_json, str) or not canvas_json:
+        return target
+    from seedvr.video.prepared import canvas_of, picture_target
+
+    return picture_target(target, canvas_of(json.loads(canvas_json)))
+
+
 def segment_scores(source: Any, restored: Any) -> dict[str, float]:
     """Cheap per-segment aggregates (no-reference and input fidelity on a few frames; temporal and seam
     scores are computed per video by the stitcher, where the joins are)."""
@@ -131,7 +142,7 @@ class RestoreSegments:
                 frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, info,
                                                 s.decode)
                 t1 = time.perf_counter()
-                restored = restorer.restore(frames, seed=seed, target=_target(s))
+                restored = restorer.restore(frames, seed=seed, target=_row_target(s, getattr(r, "canvas_json", None)))
                 t2 = time.perf_counter()
                 sha = segment_io.write_segment(url, restored, info)
                 t3 = time.perf_counter()

@@ -94,7 +94,8 @@ def video_scratch(output_root: str, config_hash: str, video_id: str, file_versio
 
 
 def delete_scratch(folder: str) -> int:
-    """Delete a video's segment folder; returns the bytes freed (0 when it was already gone)."""
+    """Delete a video's segment folder (or one file: a mezzanine); returns the bytes freed (0 when it was
+    already gone)."""
     from fsspec.core import url_to_fs
 
     fs, path = url_to_fs(folder)

@@ -41,7 +41,8 @@ class StitchSettings:
 
 
 def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
-            encode: Mapping[str, Any], *, score_seams: bool) -> dict[str, Any]:
+            encode: Mapping[str, Any], *, score_seams: bool, source_info: dict[str, Any] | None = None,
+            canvas: Any = None) -> dict[str, Any]:
     """Stream the segments through seedvr.video.stitch_video; returns sha256, size, frames and the seam
     scores measured on the blended frames as they pass (the output is never decoded again)."""
     from seedvr.quality.seam_tap import SeamTap
@@ -58,11 +59,22 @@ def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
     # predecessor at a cut, where the picture is meant to change: no seam to score there.
     joins = [seg.first_output for seg in segs[1:] if seg.window_start < seg.first_output]  # see shot_starts
     tap = SeamTap(joins, video.num_frames) if score_seams else None
+    carrier = VideoInfo.from_dict(source_info) if source_info and source_info != info else None
     res = stitch_video(video, segs, [s["intermediate_uri"] for s in segments], out_url,
+                       finish=canvas.pad if canvas is not None and canvas.has_bars else None,
+                       streams_from=carrier,
                        settings=EncodeSettings(**enc),
                        checksums=[s.get("intermediate_sha256") for s in segments], observe=tap)
     return {"sha256": res.sha256, "num_frames": res.num_frames, "width": res.width, "height": res.height,
             "seams": tap.scores if tap else {}}
+
+
+def _canvas(canvas_json: Any) -> Any:
+    if not isinstance(canvas_json, str) or not canvas_json:
+        return None
+    from seedvr.video.prepared import canvas_of
+
+    return canvas_of(json.loads(canvas_json))
 
 
 def shot_starts(segments: list[dict[str, Any]]) -> list[int]:
@@ -71,13 +83,16 @@ def shot_starts(segments: list[dict[str, Any]]) -> list[int]:
 
 
 def video_scores(info: dict[str, Any], out_url: str, seams: Mapping[int, float],
-                 limits: DecodeLimits | None, cuts: list[int] | None = None) -> dict[str, float]:
+                 limits: DecodeLimits | None, cuts: list[int] | None = None, canvas: Any = None) -> dict[str, float]:
     """The video's scores from the written file and its source (decoded in the sandbox: it is untrusted),
-    with the seam scores the stitch measured on the blended frames; no temporal score across `cuts`."""
+    with the seam scores the stitch measured on the blended frames; no temporal score across `cuts`. A
+    prepared video is compared with its mezzanine, its bars put back (`canvas`)."""
     from seedvr.quality.video import score_video
     from seedvr.video.info import VideoInfo
 
-    return score_video(VideoInfo.from_dict(info), out_url, seams, limits=limits, isolate=True, cuts=cuts or ())
+    finish = canvas.pad if canvas is not None and canvas.has_bars else None
+    return score_video(VideoInfo.from_dict(info), out_url, seams, limits=limits, isolate=True, cuts=cuts or (),
+                       source_frame=finish)
 
 
 class StitchVideos(BatchStage):
@@ -100,8 +115,12 @@ class StitchVideos(BatchStage):
             }
             try:
                 info = json.loads(r.info_json)
+                source_info = json.loads(r.source_info_json) if isinstance(getattr(r, "source_info_json", None),
+                                                                           str) else None
+                canvas = _canvas(getattr(r, "canvas_json", None))
                 out_url = segment_io.output_url(s.output_root, s.config_hash, str(r.video_id), str(r.file_version))
-                res = _stitch(info, segments, out_url, s.encode, score_seams=s.score)
+                res = _stitch(info, segments, out_url, s.encode, score_seams=s.score, source_info=source_info,
+                              canvas=canvas)
                 row.update(
                     status="ok", output_uri=out_url, output_sha256=res.get("sha256"),
                     num_frames=res.get("num_frames"),
@@ -109,7 +128,8 @@ class StitchVideos(BatchStage):
                 )
                 if s.score:
                     try:
-                        row["scores"] = video_scores(info, out_url, res["seams"], s.decode, shot_starts(segments))
+                        row["scores"] = video_scores(info, out_url, res["seams"], s.decode, shot_starts(segments),
+                                                     canvas)
                     except Exception as exc:  # noqa: BLE001 - the output is committed; only its scores are lost
                         row.update(failure_columns(exc, "scores: "))
             except Exception as exc:  # noqa: BLE001 - one bad video must not fail the others

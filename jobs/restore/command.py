@@ -11,6 +11,7 @@ from jobs.engine import session
 from jobs.restore.pipeline import run_restore
 from jobs.restore.selection import make_selection
 from jobs.restore.summary import print_summary
+from seedvr.cli.flags import add_archive_flags
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--force", action="store_true",
                    help="also take videos already restored for this config (segments done are still reused)")
     add_model_flags(p)
+    add_archive_flags(p, from_profile=True)
     g = p.add_argument_group("output")
     g.add_argument("--no-mlflow", action="store_true", help="do not log an MLflow run")
     g.add_argument("--keep-intermediates", action="store_true",
@@ -44,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _main(args: argparse.Namespace) -> int:
     if args.keep_intermediates:
         args.overrides = [*args.overrides, "storage.keep_intermediates=true"]
+    args.overrides = [*args.overrides, *archive_overrides(args)]
     cfg = config_from_args(args)
     sel = make_selection(predicate=args.predicate, ids=args.ids, date_from=args.date_from, date_to=args.date_to,
                          content_class=args.content_class, force=args.force, limit=args.limit)
@@ -57,6 +60,13 @@ def _main(args: argparse.Namespace) -> int:
         return EXIT_OK
     print_summary(cfg, rep)
     return EXIT_OK
+
+
+def archive_overrides(args: argparse.Namespace) -> list[str]:
+    """The archive flags as `prepare.*` overrides (a flag left out keeps the profile's value)."""
+    out = [] if args.archive is None else [f"prepare.enabled={'true' if args.archive == 'auto' else 'false'}"]
+    return out + [f"prepare.{k}={getattr(args, k)}" for k in ("deinterlace", "telecine", "bars", "pixels")
+                  if getattr(args, k) is not None]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

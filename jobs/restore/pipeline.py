@@ -27,6 +27,7 @@ from jobs.config import JobConfig, config_hash
 from jobs.provenance import Provenance, make_provenance, new_run_id
 from jobs.restore import progress_bars
 from jobs.restore.dry_run import DryRun, estimate
+from jobs.restore.prepare import Prepared, apply_overrides, prepare_sources
 from jobs.restore.reduce import reduce_videos
 from jobs.restore.scratch import free_intermediates
 from jobs.restore.selection import Selection, apply_selection, nothing_selected
@@ -41,6 +42,7 @@ from jobs.tables import commit_metadata, conform, ensure_tables, merge, row_wave
 from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError
 from seedvr.video.decode import DecodeLimits
+from seedvr.video.storage import join_url
 from udfs.model_cache import ModelSpec
 from udfs.plan import PlanSegments
 from udfs.restore_segments import RestoreSegments, RestoreSettings
@@ -187,14 +189,33 @@ def run_restore(
             "error_message": f"probe failed: {r.error_message}", "num_segments": 0,
             "segments_ok": 0, "segments_failed": 0,
         })
-    good_ids = list(sel_pdf.loc[sel_pdf["probe_status"] == "ok", "video_id"])
+    # 2b. archive sources whose analysis calls for it (interlaced, telecined, boxed, anamorphic) are
+    # rewritten once as mezzanines on executors; the later stages restore those instead.
+    prepared = Prepared()
+    if not dry_run:
+        with _timed(report, "prepare"):
+            prepared = prepare_sources(spark, cfg, selected, sel_pdf)
+    meta_rows = sel_pdf.set_index("video_id")
+    for f in prepared.failures:
+        m = meta_rows.loc[f["video_id"]]
+        restoration_rows.append({
+            "video_id": f["video_id"], "preset": cfg.model.preset, "config_hash": chash,
+            "file_version": m["file_version"], "uri": m["uri"], "content_class": m["content_class"],
+            "status": "failed", "error_class": f["error_class"], "error_message": f["error_message"],
+            "num_segments": 0, "segments_ok": 0, "segments_failed": 0,
+        })
+    unprepared = {f["video_id"] for f in prepared.failures}
+    good_ids = [v for v in sel_pdf.loc[sel_pdf["probe_status"] == "ok", "video_id"] if v not in unprepared]
 
     # 3. plan on executors, record the plan, drop segments already restored.
     with _timed(report, "plan"):
         plan_pdf = pd.DataFrame(columns=SEGMENT_PLAN.fieldNames())
         if good_ids:
-            good = selected.filter(F.col("probe_status") == "ok").select(
-                "video_id", "uri", "file_version", "num_frames", "analysis_json")
+            ok = F.col("probe_status") == "ok"
+            if unprepared:
+                ok = ok & ~F.col("video_id").isin(sorted(unprepared))
+            good = apply_overrides(spark, selected.filter(ok).select(
+                "video_id", "uri", "file_version", "num_frames", "analysis_json"), prepared).drop("canvas_json")
             planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash,
                                    split_at_cuts=cfg.segments.split_at_cuts)
             plan_pdf = good.mapInPandas(planner, PlanSegments.output_schema).toPandas()
@@ -247,11 +268,14 @@ def run_restore(
         target=(cfg.model.target.mode, cfg.model.target.value, cfg.model.target.multiple),
         device=cfg.model.device, tasks_per_gpu=cfg.execution.tasks_per_gpu,
         torch_threads=cfg.execution.torch_threads,
-        source_roots=tuple(cfg.ingest.source_roots),
+        # Mezzanines are the job's own files, under the output root.
+        source_roots=(*cfg.ingest.source_roots, *((join_url(cfg.storage.output_root, "prepared"),)
+                                                  if prepared.records else ())),
         decode=DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,
                             cfg.execution.decode_max_memory_mb),
     )
-    infos = videos.select("video_id", "info_json", "source_root")
+    infos = apply_overrides(spark, videos.select("video_id", "info_json", "source_root"), prepared,
+                            info="info_json")
     staged_count = [0]
     with _timed(report, "restore"), progress_bars.bar("segments", len(todo), show_progress) as bar:
         for wave_no, wave in enumerate(row_waves(todo, cfg.execution.wave_segments)):
@@ -279,12 +303,12 @@ def run_restore(
     # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
     with _timed(report, "stitch"):
         restoration_rows += reduce_videos(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
-                                    show_progress)
+                                          show_progress, prepared)
     finished_at = utc_now()
     analyses = dict(zip(sel_pdf["video_id"], sel_pdf["analysis_json"], strict=True))
     for r in restoration_rows:
         r["analysis_json"] = analyses.get(r["video_id"])
-        r["archive_applied"] = archive_applied(r["analysis_json"], cfg)
+        r["archive_applied"] = archive_applied(r["analysis_json"], cfg, prepared.records.get(r["video_id"]))
         r.update({k: v for k, v in prov.columns().items()
                   if k not in EXECUTOR_PROVENANCE or not r.get(k)})
         r.update(started_at=started_at, finished_at=finished_at)
@@ -297,7 +321,8 @@ def run_restore(
     if not cfg.storage.keep_intermediates and len(res_pdf):
         with _timed(report, "cleanup"):
             freed = free_intermediates(spark, cfg.storage.output_root, chash, res_pdf[res_pdf["status"] == "ok"],
-                                       cfg.execution.stitch_slots)
+                                       cfg.execution.stitch_slots,
+                                       {v: rec["url"] for v, rec in prepared.records.items()})
         report.freed_bytes, report.freed_videos = freed.bytes, freed.videos
         for line in freed.errors[:5]:
             log(f"warning: segment files left behind for {line}")
@@ -317,14 +342,14 @@ def run_restore(
     return report
 
 
-def archive_applied(analysis_json: Any, cfg: JobConfig) -> str | None:
+def archive_applied(analysis_json: Any, cfg: JobConfig, record: dict[str, Any] | None = None) -> str | None:
     """What the job did about what the analysis found, as a JSON list for the restorations row."""
     import json
 
     if not isinstance(analysis_json, str) or not analysis_json:
         return None
     a = json.loads(analysis_json)
-    done = []
+    done = list(record["applied"]) if record else []
     if cfg.segments.split_at_cuts and a.get("cuts"):
         done.append(f"segments bounded at {len(a['cuts'])} shot cut{'' if len(a['cuts']) == 1 else 's'}")
     return json.dumps(done)

@@ -10,6 +10,7 @@ import pandas as pd
 
 from jobs.config import JobConfig
 from jobs.restore import progress_bars
+from jobs.restore.prepare import Prepared, apply_overrides
 from jobs.schemas import EXECUTOR_PROVENANCE
 from jobs.tables import Tables
 from seedvr.video.decode import DecodeLimits
@@ -20,7 +21,8 @@ if TYPE_CHECKING:
 
 
 def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, sel_pdf: pd.DataFrame,
-            chash: str, videos: Any, report: RestoreReport, show_progress: bool) -> list[dict[str, Any]]:
+                  chash: str, videos: Any, report: RestoreReport, show_progress: bool,
+                  prepared: Prepared | None = None) -> list[dict[str, Any]]:
     from pyspark.sql import functions as F
 
     if plan_pdf.empty:
@@ -69,8 +71,12 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
                                                           "restore_s")},
                               "segments_json": seg_list.to_json(orient="records")})
     if to_stitch:
-        stitch_in = spark.createDataFrame(pd.DataFrame(to_stitch)).join(
-            videos.select("video_id", "info_json"), on="video_id", how="inner")
+        # A prepared video is stitched from its mezzanine's frames and timestamps (info_json), with the
+        # original's audio and subtitles (source_info_json) and its bars put back (canvas_json).
+        infos = videos.select("video_id", "info_json", F.col("info_json").alias("source_info_json"))
+        if prepared is not None:
+            infos = apply_overrides(spark, infos, prepared, info="info_json")
+        stitch_in = spark.createDataFrame(pd.DataFrame(to_stitch)).join(infos, on="video_id", how="inner")
         settings = StitchSettings(preset=cfg.model.preset, config_hash=chash,
                                   output_root=cfg.storage.output_root, encode=cfg.encode.model_dump(),
                                   decode=DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,

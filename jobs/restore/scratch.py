@@ -19,21 +19,24 @@ class Freed:
 
 
 def free_intermediates(spark: Any, output_root: str, config_hash: str, committed: pd.DataFrame,
-                       slots: int) -> Freed:
-    """Delete the segment folders of `committed` videos (rows with video_id, file_version).
+                       slots: int, mezzanines: dict[str, str] | None = None) -> Freed:
+    """Delete the segment folders of `committed` videos (rows with video_id, file_version), and the
+    mezzanine files of those that were prepared (`mezzanines`: video id -> URL).
 
     Runs only after the restorations MERGE has committed them: until then a rerun may still need the
     segments (resume, or a stitch that failed).
     """
     if committed.empty:
         return Freed()
+    ids = committed["video_id"].astype(str)
     folders = pd.DataFrame({
-        "video_id": committed["video_id"].astype(str),
+        "video_id": list(ids) + [v for v in ids if v in (mezzanines or {})],
         "folder": [segment_io.video_scratch(output_root, config_hash, str(v), str(fv))
-                   for v, fv in zip(committed["video_id"], committed["file_version"], strict=True)],
+                   for v, fv in zip(committed["video_id"], committed["file_version"], strict=True)]
+                  + [(mezzanines or {})[v] for v in ids if v in (mezzanines or {})],
     })
     out = (spark.createDataFrame(folders).repartition(max(1, min(slots, len(folders))))
            .mapInPandas(FreeScratch(), FreeScratch.output_schema).toPandas())
     errors = tuple(f"{r.video_id}: {r.error}" for r in out.itertuples(index=False) if isinstance(r.error, str))
-    return Freed(videos=int((out["bytes_freed"] > 0).sum()), bytes=int(out["bytes_freed"].sum()),
-                 errors=errors)
+    freed = out.groupby("video_id")["bytes_freed"].sum()
+    return Freed(videos=int((freed > 0).sum()), bytes=int(out["bytes_freed"].sum()), errors=errors)

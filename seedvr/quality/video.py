@@ -174,11 +174,14 @@ def video_scores(clip: ClipScores, seams: Mapping[int, float] | None = None) -> 
 
 
 def score_video_clip(source: VideoInfo, output_url: str, *, limits: DecodeLimits | None = None,
-                     isolate: bool = True, cuts: Sequence[int] = ()) -> ClipScores:
+                     isolate: bool = True, cuts: Sequence[int] = (),
+                     source_frame: Callable[[np.ndarray], np.ndarray] | None = None) -> ClipScores:
     """Per-frame curves of the definition for one restored video: `source` is the source's `VideoInfo`
     (its file is untrusted and decoded in the sandbox unless `isolate=False`), `output_url` the
     delivered file (written by the job, decoded in-process). Frames are decoded and scored in chunks of
-    at most `CHUNK_MB` (and within the decode budget of `limits`); the result does not depend on them."""
+    at most `CHUNK_MB` (and within the decode budget of `limits`); the result does not depend on them.
+    `source_frame` maps a source frame to what the output is compared with (a prepared source's picture
+    inside its bars, at the source's scale)."""
     from seedvr.video.decode import DecodeLimits, read_frames, read_frames_isolated, window_bytes
     from seedvr.video.probe import probe
 
@@ -187,9 +190,9 @@ def score_video_clip(source: VideoInfo, output_url: str, *, limits: DecodeLimits
     lim = limits or DecodeLimits()
 
     def read_source(a: int, b: int) -> np.ndarray:
-        if isolate:
-            return read_frames_isolated(source.url, a, b, source, lim)
-        return read_frames(source.url, a, b, source)
+        frames = (read_frames_isolated(source.url, a, b, source, lim) if isolate
+                  else read_frames(source.url, a, b, source))
+        return frames if source_frame is None else np.stack([source_frame(f) for f in frames])
 
     def read_output(a: int, b: int) -> np.ndarray:
         return read_frames(output_url, a, b, out_info)
@@ -207,7 +210,9 @@ def score_video_clip(source: VideoInfo, output_url: str, *, limits: DecodeLimits
 
 
 def score_video(source: VideoInfo, output_url: str, seams: Mapping[int, float] | None = None, *,
-                limits: DecodeLimits | None = None, isolate: bool = True, cuts: Sequence[int] = ()) -> dict[str, float]:
+                limits: DecodeLimits | None = None, isolate: bool = True, cuts: Sequence[int] = (),
+                source_frame: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, float]:
     """The scores of one restored video, as the restorations table records them (see the module doc);
     `cuts` are the first frames of its shots after the first."""
-    return video_scores(score_video_clip(source, output_url, limits=limits, isolate=isolate, cuts=cuts), seams)
+    return video_scores(score_video_clip(source, output_url, limits=limits, isolate=isolate, cuts=cuts,
+                                         source_frame=source_frame), seams)

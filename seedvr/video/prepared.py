@@ -19,6 +19,7 @@ import numpy as np
 
 from seedvr.restorer.target import TargetSize
 from seedvr.video.prepare import (
+    Canvas,
     Preparation,
     PrepareOptions,
     plan_preparation,
@@ -47,14 +48,7 @@ class PreparedSource:
     def picture_target(self, target: TargetSize | None) -> TargetSize | None:
         """The target of the restored picture, so that picture plus bars meets `target` as the display
         frame: "1080p" of a letterboxed 4:3 frame is 1440x1080 in all, the picture inside it smaller."""
-        if target is None or self.preparation is None or not self.preparation.canvas.has_bars:
-            return target
-        c = self.preparation.canvas
-        pw, ph = c.picture
-        t, b, lft, r = c.bars
-        full_h, full_w = ph + t + b, pw + lft + r
-        out_h, _ = target.output_size(full_h, full_w)
-        return TargetSize("scale", out_h / full_h, max(2, target.multiple))
+        return picture_target(target, self.preparation.canvas if self.preparation is not None else None)
 
     def finish(self, frame: np.ndarray) -> np.ndarray:
         """A restored picture as an output frame (bars put back, exactly black)."""
@@ -66,6 +60,34 @@ class PreparedSource:
         return {"analysis": self.analysis.to_dict() if self.analysis else None,
                 "preparation": self.preparation.to_dict() if self.rewritten else None,
                 "cuts": list(self.cuts)}
+
+
+def picture_target(target: TargetSize | None, canvas: Canvas | None) -> TargetSize | None:
+    """`target` for the picture of `canvas`, so that the picture with its bars meets `target`."""
+    if target is None or canvas is None or not canvas.has_bars:
+        return target
+    pw, ph = canvas.picture
+    t, b, lft, r = canvas.bars
+    full_h, full_w = ph + t + b, pw + lft + r
+    out_h, _ = target.output_size(full_h, full_w)
+    return TargetSize("scale", out_h / full_h, max(2, target.multiple))
+
+
+def canvas_of(record: dict[str, Any] | None) -> Canvas | None:
+    """The canvas of a job's prepared-source record (`job_record`)."""
+    if not record:
+        return None
+    w, h = record["picture"]
+    return Canvas((int(w), int(h)), tuple(int(x) for x in record["bars"]))  # type: ignore[arg-type]
+
+
+def job_record(p: PreparedSource, url: str) -> dict[str, Any]:
+    """What the job's later stages need of a prepared source, JSON-safe: the mezzanine (URL and its
+    VideoInfo), its canvas, its cuts and what was applied."""
+    assert p.preparation is not None
+    return {"url": url, "info": p.info.to_dict(), "picture": list(p.preparation.canvas.picture),
+            "bars": list(p.preparation.canvas.bars), "cuts": list(p.cuts), "applied": list(p.preparation.applied),
+            "filters": ",".join(p.preparation.filters), "num_frames": p.info.num_frames}
 
 
 def output_size(prep: Preparation | None, target: TargetSize, height: int, width: int) -> tuple[int, int]:

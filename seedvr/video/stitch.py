@@ -154,11 +154,15 @@ def stitch_video(
     copy_subtitles: bool = True,
     progress: Callable[[int, int], None] | None = None,
     observe: Callable[[int, np.ndarray], None] | None = None,
+    finish: Callable[[np.ndarray], np.ndarray] | None = None,
+    streams_from: VideoInfo | None = None,
 ) -> StitchResult:
     """Blend and encode the segments of one video to `output_url` (written atomically).
 
     `observe(index, frame)` sees every blended frame before it is encoded (seam scores, previews), so
-    callers never decode the output again to look at it.
+    callers never decode the output again to look at it. `finish` turns a blended picture into the output
+    frame (the bars of a prepared source put back); `streams_from` is the original file whose audio and
+    subtitles are copied when `info` describes its prepared mezzanine.
     """
     settings = settings or EncodeSettings()
     if len(segment_urls) != len(segments):
@@ -173,8 +177,10 @@ def stitch_video(
     frames = blend_stream(segments, open_segment, num_frames=info.num_frames, blend=blend)
     if observe is not None:
         frames = _tapped(frames, observe)
+    if finish is not None:
+        frames = ((i, finish(f)) for i, f in frames)
     return encode_stream(info, frames, output_url, settings=settings, fmt=fmt, blend=blend, copy_audio=copy_audio,
-                         copy_subtitles=copy_subtitles, progress=progress)
+                         copy_subtitles=copy_subtitles, progress=progress, streams_from=streams_from)
 
 
 def _tapped(frames: Iterator[tuple[int, np.ndarray]],

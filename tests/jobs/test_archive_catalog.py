@@ -1,6 +1,7 @@
-"""Archive analysis in the job, through the console scripts: seedvr-ingest records what each file holds
+"""Archive footage in the job, through the console scripts: seedvr-ingest records what each file holds
 on its catalog row (once per file version, and once for rows ingested before analysis existed);
-seedvr-restore bounds segments at the shot cuts and records what it found and did."""
+seedvr-restore restores the progressive, square-pixel active picture (mezzanines on executors), bounds
+segments at shot cuts, puts the bars back, and records what it found and did."""
 
 from __future__ import annotations
 
@@ -11,6 +12,11 @@ import sys
 
 from jobs.tables import table_refs
 from seedvr.synthetic import archive
+from fractions import Fraction
+
+import av
+import numpy as np
+
 from tests.jobs.helpers import tiny_config, write_profile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -26,9 +32,14 @@ def test_ingest_analyses_and_restore_keeps_segments_inside_shots(spark, tmp_path
     clips = {"interlaced": archive.interlaced("tff", flagged=False, frames=30, seed=2),
              "letterbox": archive.boxed("letterbox", bar=40, frames=20, seed=4),
              "shots": archive.multi_shot((20, 16, 22), seed=6),
-             "dark": archive.dark_scene(frames=20, seed=3)}
+             "dark": archive.dark_scene(frames=20, seed=3),
+             "dv": archive.anamorphic(Fraction(32, 27), frames=12, seed=7)}
+    inter_box = archive.boxed("letterbox", bar=40, frames=24, seed=8)
+    clips["interbox"] = archive.ArchiveClip("interbox", archive.weave(inter_box.frames, "tff"), inter_box.fps,
+                                            field_order="tff")
     for name, clip in clips.items():
-        archive.write_clip(archive.ArchiveClip(name, clip.frames, clip.fps, clip.truth, clip.field_order), src)
+        archive.write_clip(archive.ArchiveClip(name, clip.frames, clip.fps, clip.truth, clip.field_order,
+                                               clip.sar), src)
     cfg = tiny_config(str(tmp_path), execution={"gpu_slots": 2})
     profile = write_profile(cfg, str(tmp_path / "profile.yaml"))
 
@@ -36,9 +47,9 @@ def test_ingest_analyses_and_restore_keeps_segments_inside_shots(spark, tmp_path
     first = _run("jobs.catalog.command", profile, "--source", str(src), "--set", "ingest.analyse=false")
     assert first.returncode == 0, first.stderr[-2000:]
     second = _run("jobs.catalog.command", profile, "--source", str(src))
-    assert second.returncode == 0 and "unchanged 4" in second.stdout and "analysed again 4" in second.stdout
+    assert second.returncode == 0 and "unchanged 6" in second.stdout and "analysed again 6" in second.stdout
     third = _run("jobs.catalog.command", profile, "--source", str(src))
-    assert "unchanged 4" in third.stdout and "analysed again" not in third.stdout
+    assert "unchanged 6" in third.stdout and "analysed again" not in third.stdout
 
     tables = table_refs(cfg.tables)
     rows = {r.video_id.rsplit("-", 1)[0]: r for r in tables.videos.read(spark).collect()}
@@ -50,7 +61,7 @@ def test_ingest_analyses_and_restore_keeps_segments_inside_shots(spark, tmp_path
     assert json.loads(rows["dark"].analysis_json)["active"]["top"] == 0  # a night scene is not a bar
 
     res = _run("jobs.restore.command", profile)
-    assert res.returncode == 0 and "4 restored, 0 failed" in res.stdout, res.stderr[-2000:]
+    assert res.returncode == 0 and "6 restored, 0 failed" in res.stdout, res.stderr[-2000:]
     shots_id = rows["shots"].video_id
     segs = [r for r in tables.segments.read(spark).collect() if r.video_id == shots_id]
     for s in segs:  # no window holds frames of two shots
@@ -61,3 +72,21 @@ def test_ingest_analyses_and_restore_keeps_segments_inside_shots(spark, tmp_path
     assert json.loads(shot_row.archive_applied) == ["segments bounded at 2 shot cuts"]
     assert json.loads(shot_row.analysis_json)["cuts"] == [20, 36]
     assert json.loads(restored[rows["dark"].video_id].archive_applied) == []
+
+    # Interlaced and letterboxed: deinterlaced at double rate, the picture restored, exact bars put back.
+    ib = restored[rows["interbox"].video_id]
+    assert json.loads(ib.archive_applied)[:2] == ["deinterlace (bwdif, tff, double rate)",
+                                                  "active picture 320x160+0+40 (bars put back)"]
+    assert (ib.num_frames, ib.out_width, ib.out_height) == (24, 320, 240)  # 12 interlaced frames, 24 fields
+    with av.open(ib.output_uri) as c:
+        frames = np.stack([f.to_ndarray(format="rgb24") for f in c.decode(video=0)])
+        assert abs(float(c.streams.video[0].average_rate) - 50) < 0.1
+    assert frames[:, :38].max() <= 8 and frames[:, -38:].max() <= 8 and frames[:, 44:-44].mean() > 40
+    # Non-square pixels: restored and delivered square (320x240 at SAR 32:27 is 380x240).
+    dv = restored[rows["dv"].video_id]
+    assert (dv.out_width, dv.out_height) == (380, 240) and "square pixels" in dv.archive_applied
+    assert (restored[rows["interlaced"].video_id].num_frames, ) == (60,)
+    # Mezzanines are scratch too: freed with the segment files once the outputs are committed.
+    assert not [f for f in (tmp_path / "outputs").rglob("*.mkv")]
+    again = _run("jobs.restore.command", profile)
+    assert again.returncode == 0 and "matched no pending videos" in again.stdout

@@ -45,6 +45,26 @@ class Analysis:
     def cut_frames(self) -> tuple[int, ...]:
         return tuple(c.frame for c in self.cuts)
 
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Analysis:
+        """The inverse of `to_dict` (a catalog row's `analysis_json`)."""
+        from fractions import Fraction
+
+        sc, ac, px = d["scan"], d["active"], d["pixels"]
+        num, den = (int(x) for x in str(px["sar"]).split(":"))
+        width, height = ac["x"] + ac["width"] + ac["right"], ac["y"] + ac["height"] + ac["bottom"]
+        return cls(
+            num_frames=int(d["num_frames"]),
+            cuts=tuple(Cut(int(c), float(s)) for c, s in zip(d["cuts"], d.get("cut_scores", [0.0] * len(d["cuts"])),
+                                                              strict=True)),
+            scan=ScanType(sc["kind"], sc.get("field_order"), sc.get("flagged", "unknown"), int(sc.get("frames", 0)),
+                          dict(sc.get("counts", {}))),
+            active=ActiveArea(int(ac["x"]), int(ac["y"]), int(ac["width"]), int(ac["height"]), int(width),
+                              int(height)),
+            pixels=PixelShape(Fraction(num, den), int(width), int(height)),
+            analysers=dict(d.get("analysers", {})),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {"version": ANALYSIS_VERSION, "analysers": dict(self.analysers), "num_frames": self.num_frames,
                 "cuts": [c.frame for c in self.cuts], "cut_scores": [round(c.score, 2) for c in self.cuts],
