@@ -230,6 +230,8 @@ class IngestConfig(_Frozen):
     # a full decode pass per file, in the sandbox. Rows ingested before analysis existed get it on the next
     # ingest.
     analyse: bool = True
+    # Shot cuts: auto (TransNetV2 when the `shots` extra is installed, else FFmpeg scdet), transnetv2, scdet.
+    shots: Literal["auto", "transnetv2", "scdet"] = "auto"
 
     _source = field_validator("source")(classmethod(lambda cls, v: absolute_local(v)))
     _roots = field_validator("source_roots")(classmethod(lambda cls, v: [absolute_local(r) for r in v]))

@@ -33,14 +33,14 @@ def catalog_columns(info: Any) -> dict[str, Any]:
     }
 
 
-def analysis_columns(uri: str, info: Any, max_memory_mb: int, timeout_s: float) -> dict[str, Any]:
+def analysis_columns(uri: str, info: Any, max_memory_mb: int, timeout_s: float, shots: str = "auto") -> dict[str, Any]:
     """The analysis of one probed file as catalog columns; a file that cannot be decoded through fails."""
     from seedvr.video.analysis import analyse_isolated
     from seedvr.video.decode import DecodeLimits
 
     limits = DecodeLimits(timeout_s=timeout_s, window_mb=max(64.0, max_memory_mb - 1024.0),
                           memory_mb=max_memory_mb)
-    a = analyse_isolated(uri, info, limits)
+    a = analyse_isolated(uri, info, limits, shots=shots)
     return {"analysis_json": json.dumps(a.to_dict(), sort_keys=True), "scan_type": a.scan.kind,
             "num_shots": len(a.cuts) + 1}
 
@@ -56,6 +56,7 @@ class ProbeVideos(BatchStage):
     # Analyse each file once (shots, scan type, bars, pixel shape): a full decode pass in the sandbox.
     analyse: bool = False
     analysis_timeout_s: float = 600.0
+    shots: str = "auto"
 
     output_schema = PROBE_OUT
 
@@ -76,7 +77,7 @@ class ProbeVideos(BatchStage):
                     row.update(probe_status="failed", error_class="no_video_stream",
                                error_message=f"{uri}: probe found no decodable frames")
                 elif self.analyse:
-                    row.update(analysis_columns(uri, info, self.max_memory_mb, self.analysis_timeout_s))
+                    row.update(analysis_columns(uri, info, self.max_memory_mb, self.analysis_timeout_s, self.shots))
             except Exception as exc:  # noqa: BLE001 - a bad file is a failed row, never a failed job
                 row.update(probe_status="failed", **failure_columns(exc))
             row["probed_at"] = utc_now()

@@ -172,7 +172,7 @@ def ingest(
     root = location(source)
     prober = ProbeVideos(timeout_s=cfg.execution.probe_timeout_s, max_memory_mb=cfg.execution.probe_max_memory_mb,
                          roots=(*cfg.ingest.source_roots, root), analyse=cfg.ingest.analyse,
-                         analysis_timeout_s=cfg.execution.decode_timeout_s)
+                         analysis_timeout_s=cfg.execution.decode_timeout_s, shots=cfg.ingest.shots)
     now = utc_now()
     meta = commit_metadata(user_metadata or {}, run_id=run_id, operation="ingest")
     for wave in row_waves(todo, cfg.ingest.wave_files):

@@ -93,6 +93,8 @@ ARCHIVE_HELP: dict[str, str] = {
     "bars": "letterbox/pillarbox bars: restore (restore the picture only, put exact black bars back; the "
             "default), drop (output the picture without them) or keep (restore them as picture)",
     "pixels": "non-square pixels (DV, DVD): square (restore and output square pixels; the default) or keep",
+    "shots": "shot cut detector: auto (TransNetV2 when the shots extra is installed, else FFmpeg scdet; the "
+             "default), transnetv2 or scdet",
 }
 
 
@@ -109,6 +111,8 @@ def add_archive_flags(p: argparse.ArgumentParser, *, from_profile: bool = False)
     g.add_argument("--telecine", choices=("invert", "keep"), default=default("invert"), help=ARCHIVE_HELP["telecine"])
     g.add_argument("--bars", choices=("restore", "drop", "keep"), default=default("restore"), help=ARCHIVE_HELP["bars"])
     g.add_argument("--pixels", choices=("square", "keep"), default=default("square"), help=ARCHIVE_HELP["pixels"])
+    if not from_profile:  # the job sets it at ingest (ingest.shots), where the analysis runs
+        g.add_argument("--shots", choices=("auto", "transnetv2", "scdet"), default="auto", help=ARCHIVE_HELP["shots"])
     return g
 
 

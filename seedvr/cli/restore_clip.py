@@ -281,7 +281,7 @@ def _analysed(args: argparse.Namespace, info: Any) -> Any:
     from seedvr.video.prepare import plan_preparation
     from seedvr.video.prepared import PreparedSource
 
-    analysis = analyse_isolated(args.input, info, DecodeLimits())
+    analysis = analyse_isolated(args.input, info, DecodeLimits(), shots=args.shots)
     return PreparedSource(info, info, analysis, plan_preparation(analysis, options), analysis.cut_frames)
 
 

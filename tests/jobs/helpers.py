@@ -19,6 +19,8 @@ def tiny_config(root: str, *, preset: str = "identity", tables_root: str | None 
                       "torch_threads": 1},
         "encode": {"preset": "ultrafast"},
         "tracking": {"enabled": False},
+        # The weight-free detector: fast on CPU (the learned one has its own tests).
+        "ingest": {"shots": "scdet"},
     }
     for k, v in over.items():
         doc.setdefault(k, {}).update(v)

