@@ -7,6 +7,7 @@ false positives on the controls and CPU-seconds per analysed frame.
 
     .venv/bin/python bench/bench_analysis.py            # 3 seeds x 2 sizes
     .venv/bin/python bench/bench_analysis.py --tiny     # 1 seed, 1 size
+    .venv/bin/python bench/bench_analysis.py --shots transnetv2   # the learned shot detector (shots extra)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ def cases(size: tuple[int, int], seed: int) -> list[archive.ArchiveClip]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--tiny", action="store_true")
+    ap.add_argument("--shots", default="scdet", choices=("scdet", "transnetv2"), help="shot cut detector")
     args = ap.parse_args()
     sizes = [(240, 320)] if args.tiny else [(240, 320), (288, 384)]
     seeds = [1] if args.tiny else [1, 2, 3]
@@ -59,7 +61,7 @@ def main() -> None:
                     path = str(archive.write_clip(clip, tmp))
                     info = probe(path, isolate=False)
                     t0 = time.process_time()
-                    a = analyse(path, info)
+                    a = analyse(path, info, shots=args.shots)
                     cpu += time.process_time() - t0
                     frames += info.num_frames
                     truth = clip.truth
@@ -95,7 +97,7 @@ def main() -> None:
     prec = tp / (tp + fp) if tp + fp else 1.0
     rec = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    print(f"clips: {len(sizes) * len(seeds) * 12} ({len(sizes)} sizes x {len(seeds)} seeds)")
+    print(f"clips: {len(sizes) * len(seeds) * 12} ({len(sizes)} sizes x {len(seeds)} seeds), shots: {args.shots}")
     print(f"scan type accuracy: {scan_ok}/{scan_n} = {scan_ok / max(1, scan_n):.3f}")
     print(f"cuts: precision {prec:.3f}, recall {rec:.3f}, F1 {f1:.3f}; frame error max "
           f"{max(frame_err, default=0)} (mean {sum(frame_err) / max(1, len(frame_err)):.2f})")

@@ -7,7 +7,8 @@
 # MAGIC 1. quality score distributions across the restored catalog, per preset;
 # MAGIC 2. one video before and after, frames side by side;
 # MAGIC 3. that video's scores recomputed next to the table's, and their per-frame curves with the joins marked;
-# MAGIC 4. the provenance of its output: run, job run, code version, weights, config hash, engine, devices.
+# MAGIC 4. the provenance of its output: run, job run, code version, weights, config hash, engine, devices,
+# MAGIC    and what the archive analysis found in the source and what the restoration did about it.
 # MAGIC
 # MAGIC Pick the video with the `video_id` widget (empty: the most recent successful restoration). Plots are
 # MAGIC written as PNG files under `plots_dir` and shown inline on Databricks. Locally,
@@ -180,6 +181,18 @@ fields = ["video_id", "uri", "output_uri", "output_sha256", "preset", "config_ha
 provenance = pd.DataFrame({"field": fields, "value": [row.get(f) for f in fields]})
 show(provenance, limit=len(fields))
 show(segments, limit=len(segments))
+# What the source really holds (shots, scan type, bars, pixel shape) and what was done about it.
+found = json.loads(row["analysis_json"]) if isinstance(row.get("analysis_json"), str) else None
+applied = json.loads(row["archive_applied"]) if isinstance(row.get("archive_applied"), str) else []
+if found:
+    bars = {k: v for k, v in found["active"].items() if k in ("top", "bottom", "left", "right") and v}
+    archive = pd.DataFrame({"field": ["scan type", "field order", "flagged as", "shot cuts", "bars", "pixel shape",
+                                      "analysers", "applied"],
+                            "value": [found["scan"]["kind"], found["scan"]["field_order"], found["scan"]["flagged"],
+                                      found["cuts"], bars or "none", found["pixels"]["sar"],
+                                      "; ".join(f"{k}: {v}" for k, v in found["analysers"].items()),
+                                      "; ".join(applied) or "nothing: restored as stored"]})
+    show(archive, limit=len(archive))
 devices = sorted({str(d) for d in segments["device"].dropna()})
 print(f"{len(segments)} segment(s) on {', '.join(devices) or 'unknown devices'}; "
       f"restore time {np.nansum(segments['total_s'].astype(float)):.1f} s in all")

@@ -146,6 +146,8 @@ def test_results_explorer_writes_the_plots_and_shows_provenance(nb_spark: Any, c
         assert r["restorations table"] == pytest.approx(r["recomputed here"], abs=1e-6), score
     prov = dict(zip(ns["provenance"]["field"], ns["provenance"]["value"], strict=True))
     assert prov["video_id"] == first and prov["run_id"] and prov["config_hash"] and prov["engine"] == "sail"
+    found = dict(zip(ns["archive"]["field"], ns["archive"]["value"], strict=True))  # the archive analysis
+    assert found["scan type"] == "progressive" and found["applied"] == "nothing: restored as stored"
 
 
 def test_results_explorer_names_an_unknown_video(nb_spark: Any, catalog: SimpleNamespace,

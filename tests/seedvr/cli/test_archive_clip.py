@@ -101,3 +101,20 @@ def test_segments_stop_at_shot_cuts_and_archive_off_restores_as_stored(tmp_path)
     off = _clip(path, str(tmp_path / "off.mp4"), "--scale", "1", "--archive", "off", "--json")
     assert off.returncode == 0 and json.loads(off.stdout)["archive"] is None
     assert json.loads(off.stdout)["segments"] == len(plan_segments(118, 9, 2))
+
+
+def test_a_prepared_source_keeps_its_audio_in_sync(tmp_path) -> None:
+    from seedvr.synthetic import write_mp4
+
+    clip = archive.interlaced("tff", flagged=False, frames=40, seed=12)
+    path = str(write_mp4(clip.frames, tmp_path / "with-audio.mp4", fps=25, audio=True))
+    out = str(tmp_path / "out.mp4")
+    run = _clip(path, out, "--scale", "1", "--json")
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert summary["frames"] == 80 and summary["audio_packets_copied"] > 0
+    with av.open(out) as c:
+        video, audio = c.streams.video[0], c.streams.audio[0]
+        v_end = float(video.duration * video.time_base) if video.duration else float(c.duration / 1e6)
+        a_end = float(audio.duration * audio.time_base) if audio.duration else v_end
+        assert abs(float(video.average_rate) - 50) < 0.1 and abs(v_end - a_end) < 0.1
