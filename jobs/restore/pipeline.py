@@ -284,8 +284,9 @@ def run_restore(
                                                   "window_start", "first_output", "last_output"]])
             seg_in = keys_df.join(infos, on="video_id", how="inner")
             slots = max(1, min(cfg.execution.gpu_slots, len(wave)))
-            # Each task takes its segments in key order: videos finish one after another, so an interrupted
-            # run leaves whole videos' segments done rather than a scatter.
+            # Each task takes its segments in key order where the engine keeps a partition's sort into
+            # mapInPandas (Spark does): videos then finish one after another, so an interrupted run leaves
+            # whole videos' segments done rather than a scatter.
             out = (seg_in.repartition(slots, "video_id", "segment_index")
                    .sortWithinPartitions("video_id", "segment_index")
                    .mapInPandas(RestoreSegments(settings), RestoreSegments.output_schema))

@@ -43,11 +43,11 @@ def test_ctrl_c_stops_at_once_and_the_rerun_reuses_finished_segments(spark, make
                             stderr=subprocess.PIPE, text=True)
     receipts = os.path.join(cfg.storage.output_root, "segments", "**", f"*{RECEIPT_SUFFIX}")
     deadline = time.monotonic() + 240
-    while len(glob.glob(receipts, recursive=True)) < 6 and time.monotonic() < deadline:
+    # The engine does not promise an order: wait until at least two videos' worth of segments are done.
+    while len(glob.glob(receipts, recursive=True)) < 4 and time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         time.sleep(0.2)
-    finished_before = len(glob.glob(receipts, recursive=True))
-    assert finished_before == 6  # v0..v2, two segments each; the hanging video never finishes one
+    assert len(glob.glob(receipts, recursive=True)) >= 4
 
     t0 = time.monotonic()
     proc.send_signal(signal.SIGINT)
@@ -61,13 +61,16 @@ def test_ctrl_c_stops_at_once_and_the_rerun_reuses_finished_segments(spark, make
     assert all(ln.startswith("restore: segments ") for ln in lines[:-1]), lines
     assert "Traceback" not in out
 
+    finished = len(glob.glob(receipts, recursive=True))  # every segment finished before the process left
+    assert 4 <= finished <= 6  # the hanging video never finishes one
     tables = table_refs(cfg.tables)
     assert tables.restorations.read(spark).count() == 0  # nothing was committed: the wave never ended
 
     rerun = subprocess.run(_cmd("jobs.restore.command", profile, "--no-mlflow"), cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=600)
     assert rerun.returncode == 0, rerun.stderr
-    assert "4 restored, 0 failed, 2 segments restored, 0 skipped, 6 reused from an interrupted run" in rerun.stdout
+    assert (f"4 restored, 0 failed, {8 - finished} segments restored, 0 skipped, {finished} reused from an "
+            "interrupted run") in rerun.stdout
     rows = {r.video_id: r for r in tables.restorations.read(spark).collect()}
     assert sorted(v.rsplit("-", 1)[0] for v in rows) == ["v0", "v1", "v2", "zz-hangs"] and {r.status for r in rows.values()} == {"ok"}
     # Every committed video's segment files and receipts are gone: only the outputs remain.
