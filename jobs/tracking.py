@@ -69,6 +69,8 @@ def run_params(cfg: JobConfig, report: RestoreReport) -> dict[str, Any]:
     }
     for k, v in cfg.model.sampling.items():
         params[f"sampling.{k}"] = v
+    for k, v in report.threads.items():  # the thread budget of a restore task (seedvr.threads)
+        params[f"threads.{k}"] = v
     return {k: v for k, v in params.items() if v is not None and not _SECRETY.search(k)}
 
 

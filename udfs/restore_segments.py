@@ -44,7 +44,9 @@ class RestoreSettings:
     target: tuple[str, float, int] | None = None  # TargetSize(mode, value, multiple)
     device: str | None = None
     tasks_per_gpu: int = 1
-    torch_threads: int | None = None
+    torch_threads: int | None = None  # None: seedvr.threads' budget for `concurrent_tasks`
+    # Restore tasks that run side by side in one executor process (all slots, on the embedded engine).
+    concurrent_tasks: int = 1
     score: bool = True
     decode: DecodeLimits = field(default_factory=DecodeLimits)
     # Where sources may be read from, besides each row's own `source_root` (recorded at ingest).
@@ -166,10 +168,9 @@ class RestoreSegments:
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         s = self.settings
-        if s.torch_threads:
-            import torch
+        from seedvr.threads import apply_torch_threads, plan_threads
 
-            torch.set_num_threads(s.torch_threads)
+        apply_torch_threads(s.torch_threads or plan_threads(tasks=s.concurrent_tasks).torch)
         for batch in batches:
             if not len(batch):
                 continue

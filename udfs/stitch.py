@@ -38,6 +38,8 @@ class StitchSettings:
     score: bool = True
     # Bounds on decoding the (untrusted) source for the scores; None: seedvr.video.decode's defaults.
     decode: DecodeLimits | None = None
+    # Stitch tasks side by side in one executor process: the encoder's threads are this share of its cores.
+    concurrent_tasks: int = 1
 
 
 def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
@@ -67,6 +69,16 @@ def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
                        checksums=[s.get("intermediate_sha256") for s in segments], observe=tap)
     return {"sha256": res.sha256, "num_frames": res.num_frames, "width": res.width, "height": res.height,
             "seams": tap.scores if tap else {}}
+
+
+def _encode_with_threads(s: StitchSettings) -> dict[str, Any]:
+    """The encode settings with the thread budget's encoder threads, unless the config pins them."""
+    from seedvr.threads import plan_threads
+
+    enc = dict(s.encode)
+    if not enc.get("threads"):
+        enc["threads"] = plan_threads(tasks=s.concurrent_tasks).encode
+    return enc
 
 
 def _canvas(canvas_json: Any) -> Any:
@@ -119,8 +131,8 @@ class StitchVideos(BatchStage):
                                                                            str) else None
                 canvas = _canvas(getattr(r, "canvas_json", None))
                 out_url = segment_io.output_url(s.output_root, s.config_hash, str(r.video_id), str(r.file_version))
-                res = _stitch(info, segments, out_url, s.encode, score_seams=s.score, source_info=source_info,
-                              canvas=canvas)
+                res = _stitch(info, segments, out_url, _encode_with_threads(s), score_seams=s.score,
+                              source_info=source_info, canvas=canvas)
                 row.update(
                     status="ok", output_uri=out_url, output_sha256=res.get("sha256"),
                     num_frames=res.get("num_frames"),

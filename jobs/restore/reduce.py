@@ -80,7 +80,10 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
         settings = StitchSettings(preset=cfg.model.preset, config_hash=chash,
                                   output_root=cfg.storage.output_root, encode=cfg.encode.model_dump(),
                                   decode=DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,
-                                                      cfg.execution.decode_max_memory_mb))
+                                                      cfg.execution.decode_max_memory_mb),
+                                  # On the embedded engine the stitch tasks share the driver's cores.
+                                  concurrent_tasks=(min(cfg.execution.stitch_slots, len(to_stitch))
+                                                    if cfg.engine.kind == "sail" else 1))
         slots = max(1, min(cfg.execution.stitch_slots, len(to_stitch)))
         with progress_bars.bar("videos", len(to_stitch), show_progress) as bar:
             with bar.follow():

@@ -314,3 +314,20 @@ def test_progress_in_a_log_is_throttled_first_and_last(clip_41: str, tmp_path) -
     # The counts in between carry an ETA; the first (nothing done) and the last have nothing to estimate.
     for name, counts in stages.items():
         assert all(eta == (0 < done < total) for done, total, eta in counts), (name, counts)
+
+
+def test_thread_budget_is_applied_and_reported(tmp_path) -> None:
+    from seedvr.threads import available_cores
+
+    src = str(tmp_path / "in.mp4")
+    from seedvr.synthetic import make_clip, write_mp4
+
+    write_mp4(make_clip("procedural:1", 9, (32, 48), seed=1), src)
+    out = str(tmp_path / "out.mp4")
+    proc = _clip(src, out, "--preset", "identity", "--json", "--threads", "auto", tmp=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    threads = json.loads(proc.stdout)["threads"]
+    cores = available_cores()
+    assert threads["tasks"] == 1 and threads["torch"] == threads["encode"] == cores
+    bad = _clip(src, out, "--preset", "identity", "--threads", "many", tmp=str(tmp_path))
+    assert bad.returncode == 2 and "--threads 'many' must be auto, all or a number of threads" in bad.stderr
