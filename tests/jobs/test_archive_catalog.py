@@ -9,14 +9,13 @@ import json
 import os
 import subprocess
 import sys
-
-from jobs.tables import table_refs
-from seedvr.synthetic import archive
 from fractions import Fraction
 
 import av
 import numpy as np
 
+from jobs.tables import table_refs
+from seedvr.synthetic import archive
 from tests.jobs.helpers import tiny_config, write_profile
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
