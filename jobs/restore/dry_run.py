@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Any
 
 import pandas as pd
 
@@ -35,6 +36,8 @@ class DryRun:
     preset: str = ""
     weights: str = ""
     gpu_memory_gb: float | None = None
+    # Videos whose analysis calls for a mezzanine, by what it will do (deinterlace, crop, ...).
+    archive: dict[str, int] = field(default_factory=dict)
 
     def lines(self) -> list[str]:
         sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in
@@ -51,6 +54,9 @@ class DryRun:
             f"  scratch:  up to {_size(self.scratch_bytes)} of {self.intermediate} segment files until their "
             "videos are stitched (freed then, unless --keep-intermediates)",
         ]
+        if self.archive:
+            out.append("  archive:  " + ", ".join(f"{n} to {what}" for what, n in sorted(self.archive.items()))
+                       + " (a lossless mezzanine each, first; frame counts above are the stored ones)")
         return out
 
 
@@ -63,7 +69,7 @@ def _size(n: float) -> str:
 
 
 def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target: TargetSize, wave_segments: int,
-             preset: str, weights: str | None, gpu_memory_gb: float | None) -> DryRun:
+             preset: str, weights: str | None, gpu_memory_gb: float | None, prepare: Any = None) -> DryRun:
     """`selected`: catalog rows (video_id, probe_status, width, height, bit_depth); `todo`: plan rows."""
     ok = selected[selected["probe_status"] == "ok"]
     geometry: dict[str, tuple[int, int, int]] = {}
@@ -83,5 +89,27 @@ def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target
         waves=math.ceil(len(todo) / max(1, wave_segments)), frames_to_restore=int(frames),
         output_sizes=dict(sizes), scratch_bytes=int(scratch),
         preset=preset, weights=(weights or "none (seeded random)") if preset != "identity" else "none",
-        gpu_memory_gb=gpu_memory_gb,
+        gpu_memory_gb=gpu_memory_gb, archive=archive_counts(ok, prepare),
     )
+
+
+# What a preparation step says it does, by its first words (seedvr.video.prepare's `applied`).
+_STEPS = {"deinterlace": "deinterlace", "inverse telecine": "inverse-telecine", "active picture": "crop bars",
+          "square pixels": "square pixels"}
+
+
+def archive_counts(ok: pd.DataFrame, prepare: Any) -> dict[str, int]:
+    """How many of the probed videos each preparation step will touch (from their catalog analysis)."""
+    if prepare is None or "analysis_json" not in ok:
+        return {}
+    import json
+
+    from seedvr.video.analysis import Analysis
+    from seedvr.video.prepare import plan_preparation
+
+    counts: Counter[str] = Counter()
+    for a in ok["analysis_json"]:
+        if isinstance(a, str) and a:
+            for step in plan_preparation(Analysis.from_dict(json.loads(a)), prepare).applied:
+                counts.update(v for k, v in _STEPS.items() if step.startswith(k))
+    return dict(counts)

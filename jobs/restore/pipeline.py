@@ -260,7 +260,8 @@ def run_restore(
                                   target=TargetSize(t.mode, t.value, t.multiple),
                                   wave_segments=cfg.execution.wave_segments,
                                   preset=cfg.model.preset, weights=cfg.model.weights,
-                                  gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None)
+                                  gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None,
+                                  prepare=cfg.prepare.options())
         report.message = f"dry run: {len(todo)} segments of {report.selected} videos would be restored"
         report.wall_s = time.perf_counter() - t_start
         return report

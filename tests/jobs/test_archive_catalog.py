@@ -59,6 +59,10 @@ def test_ingest_analyses_and_restore_keeps_segments_inside_shots(spark, tmp_path
     assert json.loads(rows["shots"].analysis_json)["cuts"] == [20, 36]
     assert json.loads(rows["dark"].analysis_json)["active"]["top"] == 0  # a night scene is not a bar
 
+    dry = _run("jobs.restore.command", profile, "--dry-run")
+    assert dry.returncode == 0, dry.stderr[-2000:]
+    assert ("  archive:  2 to crop bars, 2 to deinterlace, 1 to square pixels (a lossless mezzanine each, "
+            "first; frame counts above are the stored ones)") in dry.stdout
     res = _run("jobs.restore.command", profile)
     assert res.returncode == 0 and "6 restored, 0 failed" in res.stdout, res.stderr[-2000:]
     shots_id = rows["shots"].video_id
