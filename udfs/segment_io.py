@@ -96,9 +96,9 @@ def video_scratch(output_root: str, config_hash: str, video_id: str, file_versio
 def delete_scratch(folder: str) -> int:
     """Delete a video's segment folder (or one file: a mezzanine); returns the bytes freed (0 when it was
     already gone)."""
-    from fsspec.core import url_to_fs
+    from seedvr.video.storage import filesystem
 
-    fs, path = url_to_fs(folder)
+    fs, path = filesystem(folder)
     if not fs.exists(path):
         return 0
     freed = int(fs.du(path, total=True))

@@ -28,6 +28,13 @@ def needs_preparation(analysis_json: Any, options: Any) -> bool:
 class Prepared:
     records: dict[str, dict[str, Any]] = field(default_factory=dict)  # video id -> udfs.prepare record
     failures: list[dict[str, Any]] = field(default_factory=list)  # (video_id, error_class, error_message)
+    _frame: Any = field(default=None, repr=False)  # the overrides as an engine DataFrame, uploaded once
+
+    def overrides_frame(self, spark: Any) -> Any:
+        """`overrides()` as a DataFrame: the plan, restore and stitch stages join the same one."""
+        if self._frame is None:
+            self._frame = spark.createDataFrame(self.overrides())
+        return self._frame
 
     def overrides(self) -> pd.DataFrame:
         """Per prepared video: what the plan, restore and stitch stages read instead of the catalog row."""
@@ -74,8 +81,7 @@ def apply_overrides(spark: Any, df: Any, prepared: Prepared, *, uri: str = "uri"
 
     if not prepared.records:
         return df.withColumn("canvas_json", F.lit(None).cast("string"))
-    ov = spark.createDataFrame(prepared.overrides())
-    j = df.join(ov, on="video_id", how="left")
+    j = df.join(prepared.overrides_frame(spark), on="video_id", how="left")
     cols = []
     for c in df.columns:
         if c == uri:

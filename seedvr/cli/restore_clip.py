@@ -245,11 +245,12 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
         try:
             prepared = None
             if archive is not None:
+                from seedvr.cli.flags import prepare_options
                 from seedvr.video.prepared import prepare_for_restore
 
                 if archive.preparation is not None and archive.preparation.needed:
                     report.note("preparing the source: " + "; ".join(archive.preparation.applied))
-                prepared = prepare_for_restore(args.input, info, _prepare_options(args), prep_dir,
+                prepared = prepare_for_restore(args.input, info, prepare_options(args), prep_dir,
                                                analysis=archive.analysis)
             result = restore_clip(args.input, args.output, restorer, job=job, info=info,
                                   work_dir=args.work_dir or scratch, keep_segments=args.keep_segments,
@@ -294,16 +295,12 @@ def _thread_budget(text: str) -> Any:
     raise ConfigError(f"--threads {text!r} must be auto, all or a number of threads")
 
 
-def _prepare_options(args: argparse.Namespace) -> Any:
-    from seedvr.cli.flags import prepare_options
-
-    return prepare_options(args)
-
-
 def _analysed(args: argparse.Namespace, info: Any) -> Any:
     """The analysis and the preparation it calls for, as a `PreparedSource` without its mezzanine yet
     (None for --archive off). Decodes the whole file once, in the sandbox."""
-    options = _prepare_options(args)
+    from seedvr.cli.flags import prepare_options
+
+    options = prepare_options(args)
     if options is None:
         return None
     from seedvr.video.analysis import analyse_isolated

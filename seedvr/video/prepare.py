@@ -153,7 +153,7 @@ def prepare_source(url: str, info: VideoInfo, prep: Preparation, out_path: str) 
     see `prepare_isolated` for untrusted files."""
     import av
 
-    from seedvr.video.analysis.filters import buffer_source
+    from seedvr.video.analysis.filters import filter_chain
     from seedvr.video.avutil import open_video
     from seedvr.video.decode import _resolve_url
     from seedvr.video.storage import atomic_write
@@ -165,14 +165,7 @@ def prepare_source(url: str, info: VideoInfo, prep: Preparation, out_path: str) 
             v = c.streams[info.stream_index]
         v.thread_type = "AUTO"
         graph = av.filter.Graph()
-        chain = [buffer_source(graph, v)]
-        for spec in prep.filters:
-            name, _, args = spec.partition("=")
-            chain.append(graph.add(name, args) if args else graph.add(name))
-        chain.append(graph.add("buffersink"))
-        for a, b in zip(chain, chain[1:], strict=False):
-            a.link_to(b)
-        graph.configure()
+        filter_chain(graph, v, prep.filters)
         with av.open(tmp, "w", format="matroska") as out:
             stream = None
 

@@ -23,21 +23,26 @@ def buffer_source(graph: av.filter.Graph, stream: Any) -> Any:
                                f"frame_rate={rate.numerator}/{rate.denominator}")
 
 
+def filter_chain(graph: av.filter.Graph, stream: Any, specs: list[str] | tuple[str, ...]) -> None:
+    """buffer -> each "name=args" filter in order -> buffersink, configured."""
+    chain = [buffer_source(graph, stream)]
+    for spec in specs:
+        name, _, args = spec.partition("=")
+        chain.append(graph.add(name, args) if args else graph.add(name))
+    chain.append(graph.add("buffersink"))
+    for a, b in zip(chain, chain[1:], strict=False):
+        a.link_to(b)
+    graph.configure()
+
+
 class FrameFilter:
     """buffer -> [pre-filter ->] filter -> buffersink, fed frame by frame; `push` returns the metadata of
     the frames that came out (a filter may hold a frame or two back: idet looks one frame ahead)."""
 
     def __init__(self, template: Any, name: str, args: str = "", pre: tuple[str, str] | None = None) -> None:
         self._graph = av.filter.Graph()
-        src = buffer_source(self._graph, template)
-        chain = [src]
-        if pre is not None:
-            chain.append(self._graph.add(*pre))
-        chain.append(self._graph.add(name, args) if args else self._graph.add(name))
-        chain.append(self._graph.add("buffersink"))
-        for a, b in zip(chain, chain[1:], strict=False):
-            a.link_to(b)
-        self._graph.configure()
+        pre_spec = [f"{pre[0]}={pre[1]}"] if pre is not None else []
+        filter_chain(self._graph, template, [*pre_spec, f"{name}={args}" if args else name])
 
     def push(self, frame: av.VideoFrame | None) -> list[dict[str, str]]:
         self._graph.push(frame)
