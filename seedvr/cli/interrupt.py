@@ -38,6 +38,10 @@ class SigintGuard:
         self.line = line
         self._announced = False
         self.on_force: list[Callable[[], object]] = []
+        # Until the pipeline runs, the main thread may be inside native code (torch's import, a model
+        # load), where a KeyboardInterrupt raised from a handler aborts the process through C++
+        # ("terminate called ..."): a Ctrl-C then leaves at once; nothing has been written yet.
+        self.unwindable = threading.Event()
         self._previous: object = None
         self._active = False
 
@@ -61,7 +65,7 @@ class SigintGuard:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         self.count += 1
         self.cancel.set()
-        if self.count == 1:
+        if self.count == 1 and self.unwindable.is_set():
             raise KeyboardInterrupt
         self.announce()
         for undo in self.on_force:

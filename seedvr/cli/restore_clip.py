@@ -185,7 +185,8 @@ def _load(args: argparse.Namespace, s: dict[str, Any]) -> Any:
 
 
 def run(args: argparse.Namespace, cancel: threading.Event | None = None,
-        on_force: list[Callable[[], object]] | None = None) -> dict[str, Any]:
+        on_force: list[Callable[[], object]] | None = None,
+        unwindable: threading.Event | None = None) -> dict[str, Any]:
     """Do the work for parsed arguments; returns the JSON-safe summary (or the plan, for --dry-run).
 
     `on_force` receives what a forced exit (a second Ctrl-C) must still undo: the scratch folder.
@@ -252,6 +253,8 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
                     report.note("preparing the source: " + "; ".join(archive.preparation.applied))
                 prepared = prepare_for_restore(args.input, info, prepare_options(args), prep_dir,
                                                analysis=archive.analysis)
+            if unwindable is not None:  # from here the main thread waits in Python: a Ctrl-C can unwind
+                unwindable.set()
             result = restore_clip(args.input, args.output, restorer, job=job, info=info,
                                   work_dir=args.work_dir or scratch, keep_segments=args.keep_segments,
                                   progress=progress, cancel=cancel, prepared=prepared)
@@ -345,7 +348,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with SigintGuard(cancel, INTERRUPTED_LINE) as guard:
         try:
             args = build_parser().parse_args(argv)  # imports torch: seconds, under the guard
-            summary = run(args, cancel, guard.on_force)
+            summary = run(args, cancel, guard.on_force, guard.unwindable)
         except KeyboardInterrupt:
             code = _interrupted(args, guard)
             return leave(code, force=own_process) if own_process else code
