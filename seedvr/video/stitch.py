@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
 import av
 import numpy as np
@@ -33,6 +34,10 @@ from seedvr.video.remux import ensure_decodable
 from seedvr.video.storage import atomic_write, sha256_file
 
 SegmentOpener = Callable[[int], Iterator[np.ndarray]]
+# `seal(tmp_path, muxer, output_url)`: signs the finished temporary file in place before it is committed.
+Sealer = Callable[[str, str, str], Any]
+# Containers that keep arbitrary tags only when asked to (MP4/MOV write title/comment/encoder otherwise).
+_TAG_OPTIONS = {"mp4": {"movflags": "use_metadata_tags"}, "mov": {"movflags": "use_metadata_tags"}}
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,7 @@ class StitchResult:
     copied_packets: dict[int, int] = field(default_factory=dict)  # source stream index -> packets
     skipped_streams: tuple[str, ...] = ()
     seconds: float = 0.0
+    sealed: Any = None  # what `seal` returned (seedvr.provenance.seal.SealRecord)
 
 
 def blend_stream(segments: Sequence[Segment], open_segment: SegmentOpener, *, num_frames: int,
@@ -156,13 +162,16 @@ def stitch_video(
     observe: Callable[[int, np.ndarray], None] | None = None,
     finish: Callable[[np.ndarray], np.ndarray] | None = None,
     streams_from: VideoInfo | None = None,
+    tags: Mapping[str, str] | None = None,
+    seal: Sealer | None = None,
 ) -> StitchResult:
     """Blend and encode the segments of one video to `output_url` (written atomically).
 
     `observe(index, frame)` sees every blended frame before it is encoded (seam scores, previews), so
     callers never decode the output again to look at it. `finish` turns a blended picture into the output
     frame (the bars of a prepared source put back); `streams_from` is the original file whose audio and
-    subtitles are copied when `info` describes its prepared mezzanine.
+    subtitles are copied when `info` describes its prepared mezzanine. `tags` are container metadata;
+    `seal` signs the finished file before it appears (see `encode_stream`).
     """
     settings = settings or EncodeSettings()
     if len(segment_urls) != len(segments):
@@ -180,7 +189,8 @@ def stitch_video(
     if finish is not None:
         frames = ((i, finish(f)) for i, f in frames)
     return encode_stream(info, frames, output_url, settings=settings, fmt=fmt, blend=blend, copy_audio=copy_audio,
-                         copy_subtitles=copy_subtitles, progress=progress, streams_from=streams_from)
+                         copy_subtitles=copy_subtitles, progress=progress, streams_from=streams_from,
+                         tags=tags, seal=seal)
 
 
 def _tapped(frames: Iterator[tuple[int, np.ndarray]],
@@ -202,11 +212,15 @@ def encode_stream(
     copy_subtitles: bool = True,
     progress: Callable[[int, int], None] | None = None,
     streams_from: VideoInfo | None = None,
+    tags: Mapping[str, str] | None = None,
+    seal: Sealer | None = None,
 ) -> StitchResult:
     """Encode `(index, frame)` pairs with the source's timestamps, tags and rotation, plus stream copies.
 
     `streams_from` is the file whose audio and subtitles are copied when `info` describes a prepared
     mezzanine of it (deinterlaced, cropped, ...): the mezzanine keeps the original's timestamps.
+    `seal(tmp, muxer, output_url)` runs on the complete temporary file, so the digest and the committed
+    bytes are the signed ones and no unsigned file ever appears at `output_url`.
     """
     t0 = time.perf_counter()
     fmt = fmt or container_format(output_url, settings)
@@ -215,7 +229,9 @@ def encode_stream(
     color = resolved_color(info.color, info.height, info.pix_fmt)
     carrier = streams_from or info
     with atomic_write(output_url) as tmp, _open_source(carrier, copy_audio or copy_subtitles) as src:
-        out = av.open(tmp, "w", format=fmt)
+        out = av.open(tmp, "w", format=fmt, options=_TAG_OPTIONS.get(fmt, {}) if tags else {})
+        if tags:
+            out.metadata.update(dict(tags))
         try:
             writer: VideoWriter | None = None
             copier: _PacketCopier | None = None
@@ -257,13 +273,14 @@ def encode_stream(
             out.close()
             raise
         out.close()
+        sealed = seal(tmp, fmt, output_url) if seal is not None else None
         digest = sha256_file(tmp)
         size = os.path.getsize(tmp)
     return StitchResult(
         url=output_url, num_frames=expected, width=writer.stream.width, height=writer.stream.height,
         sha256=digest, size_bytes=size, codec=settings.codec, pix_fmt=writer.pix_fmt, blend=blend,
         copied_packets=dict(copier.counts) if copier else {},
-        skipped_streams=tuple(copier.skipped) if copier else (), seconds=time.perf_counter() - t0,
+        skipped_streams=tuple(copier.skipped) if copier else (), seconds=time.perf_counter() - t0, sealed=sealed,
     )
 
 

@@ -1,0 +1,91 @@
+"""Sign a finished output before it is committed: embedded in MP4/MOV, a `.c2pa` sidecar otherwise.
+
+Called by the encoder on the temporary file, inside its atomic write: the manifest's hash binds the
+final bytes, and a file never appears at its key unsigned. A sidecar is written before its output, so an
+output that exists always has its sidecar.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import time
+from dataclasses import dataclass
+
+from seedvr.errors import ConfigError
+from seedvr.provenance.facts import RestorationFacts
+from seedvr.provenance.manifest import ingredient_definition, manifest_definition
+from seedvr.provenance.signing import Credential
+
+# Muxer name -> the media type c2pa embeds into. Matroska and WebM have no C2PA binding: sidecar.
+EMBEDDABLE = {"mp4": "video/mp4", "mov": "video/quicktime"}
+SIDECAR_SUFFIX = ".c2pa"
+
+
+@dataclass(frozen=True)
+class SealRecord:
+    label: str
+    manifest_sha256: str
+    embedded: bool
+    sidecar_url: str | None
+    test_only: bool
+    seconds: float
+
+
+def sidecar_url(output_url: str) -> str:
+    return output_url + SIDECAR_SUFFIX
+
+
+class Sealer:
+    """`sealer(tmp_path, muxer, output_url)` signs the file at `tmp_path` in place; `.record` says how."""
+
+    def __init__(self, facts: RestorationFacts, credential: Credential, ingredient: bytes | None = None) -> None:
+        self.facts = facts
+        self.credential = credential
+        self.ingredient = ingredient
+        self.record: SealRecord | None = None
+
+    def _builder(self):  # noqa: ANN202 - c2pa.Builder
+        import c2pa
+
+        builder = c2pa.Builder.from_json(manifest_definition(self.facts))
+        if self.ingredient:
+            builder.add_ingredient_from_archive(io.BytesIO(self.ingredient))
+        else:  # the source's bytes were not readable as media here: its identity still goes in
+            builder.add_ingredient(ingredient_definition(self.facts), "application/octet-stream", io.BytesIO(b""))
+        return builder
+
+    def __call__(self, tmp_path: str, muxer: str, output_url: str) -> SealRecord:
+        import c2pa
+
+        from seedvr.video.storage import atomic_write
+
+        t0 = time.perf_counter()
+        builder = self._builder()
+        media = EMBEDDABLE.get(muxer)
+        signed = f"{tmp_path}.signed"
+        try:
+            if media is None:
+                builder.set_no_embed()
+                media = "video/x-matroska" if muxer == "matroska" else f"video/{muxer}"
+            with open(tmp_path, "rb") as src, open(signed, "w+b") as dst:
+                manifest = builder.sign(self.credential.signer(), media, src, dst)
+            if EMBEDDABLE.get(muxer):
+                os.replace(signed, tmp_path)
+        except c2pa.C2paError as exc:
+            raise ConfigError(f"{output_url}: signing the C2PA manifest failed ({exc}); check "
+                              "disclosure.signing_key and certificate_chain, or set disclosure.enabled=false") from exc
+        finally:
+            if os.path.exists(signed):
+                os.remove(signed)
+        side = None
+        if not EMBEDDABLE.get(muxer):
+            side = sidecar_url(output_url)
+            with atomic_write(side, suffix=SIDECAR_SUFFIX) as tmp, open(tmp, "wb") as f:
+                f.write(manifest)
+        label = c2pa.Reader("application/c2pa", io.BytesIO(manifest)).get_active_manifest()["label"]
+        self.record = SealRecord(label=label, manifest_sha256=hashlib.sha256(manifest).hexdigest(),
+                                 embedded=side is None, sidecar_url=side, test_only=self.credential.test_only,
+                                 seconds=time.perf_counter() - t0)
+        return self.record
