@@ -20,6 +20,7 @@ from seedvr.checkpoints.presets import PRESETS, TINY_TEXT_TOKENS, Preset, get_pr
 from seedvr.checkpoints.state_dict import pickled_checkpoint_error, read_state_dict
 from seedvr.checkpoints.validate import Shapes, diff_shapes, shapes_of
 from seedvr.errors import CheckpointError, ConfigError
+from seedvr.models.precision import compute_dtype_of, float32_keys
 
 Weights = str | os.PathLike | Mapping[str, str | os.PathLike]
 _COMPONENTS = ("dit", "vae", "pos_emb", "neg_emb")
@@ -73,8 +74,10 @@ def _load_into(model: nn.Module, state: dict[str, torch.Tensor], *, device: torc
             hint = (f"\nthis file fits preset(s): {', '.join(fits)}" if fits
                     else "\nno known preset fits this file")
         raise CheckpointError(f"{what} weights {source} do not match preset {preset.name!r}:\n{diff.describe()}{hint}")
-    # Cast one tensor at a time; a no-op cast keeps the memory-mapped storage (fp32 on CPU).
-    cast = {k: v.to(device=device, dtype=dtype if v.is_floating_point() else v.dtype) for k, v in state.items()}
+    # Cast one tensor at a time; a no-op cast keeps the memory-mapped storage (fp32 on CPU). Norms, modulation
+    # and the timestep embedding stay fp32 in a half-precision model (seedvr.models.precision).
+    keep = float32_keys(model)
+    cast = {k: v.to(device=device, dtype=compute_dtype_of(k, v, dtype, keep)) for k, v in state.items()}
     model.load_state_dict(cast, strict=True, assign=True)
     reset_buffers(model)
     return model.eval().requires_grad_(False)

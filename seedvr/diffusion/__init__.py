@@ -1,6 +1,7 @@
 """Rectified-flow sampling as pure functions: schedule, trailing timesteps, Euler, CFG, condition."""
 
 from seedvr.diffusion.condition import augment_condition, condition_noise_timestep, sr_condition
+from seedvr.diffusion.noise import gaussian_noise
 from seedvr.diffusion.sample import VelocityFn, sample
 from seedvr.diffusion.schedule import (
     T_MAX,
@@ -22,6 +23,7 @@ __all__ = [
     "condition_noise_grid",
     "condition_noise_timestep",
     "euler_step",
+    "gaussian_noise",
     "resolution_shift",
     "sample",
     "shift_timestep",

@@ -1,4 +1,5 @@
-"""RMSNorm computed in float32 (as apex's FusedRMSNorm does for half inputs) and cast back."""
+"""RMSNorm computed in float32 (as apex's FusedRMSNorm does for half inputs) and cast back; its weight stays
+float32 under half-precision model casts (`seedvr.models.precision`)."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .precision import KeepFloat32
 
-class RMSNorm(nn.Module):
+
+class RMSNorm(KeepFloat32):
     """x / sqrt(mean(x^2) + eps) [* weight] over the last dim; `affine=False` has no parameters."""
 
     def __init__(self, dim: int, eps: float = 1e-5, affine: bool = True) -> None:

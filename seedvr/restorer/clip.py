@@ -21,6 +21,7 @@ import seedvr
 from seedvr.checkpoints.loading import LoadedModels, Weights, default_dtype, load_models
 from seedvr.checkpoints.presets import Preset, get_preset
 from seedvr.diffusion import VelocityFn, augment_condition, classifier_free_guidance, sample, sr_condition
+from seedvr.diffusion.noise import gaussian_noise
 from seedvr.errors import ConfigError, InputError, OutOfMemoryError
 from seedvr.models.attention import flash_available
 from seedvr.models.vae.tiling import VAETiling
@@ -159,8 +160,9 @@ class ClipRestorer:
         scale = vae.cfg.scaling_factor
         latent = rearrange(self._encode(x, gen).float() * scale, "1 c t h w -> t h w c")
         del x
-        noise = torch.randn(latent.shape, generator=gen).to(self.device)
-        aug_noise = torch.randn(latent.shape, generator=gen).to(self.device)
+        # Noise in the compute dtype, as the reference draws it (randn_like of its bf16 latent).
+        noise = gaussian_noise(latent.shape, gen, device=self.device, dtype=self.dtype)
+        aug_noise = gaussian_noise(latent.shape, gen, device=self.device, dtype=self.dtype)
         latent = augment_condition(latent, aug_noise, cfg.cond_noise_scale,
                                    reference_quirk=cfg.cond_noise_reference_quirk)
         cond = sr_condition(latent)

@@ -1,4 +1,7 @@
-"""Timestep embedding: sinusoidal [sin | cos] (256-d) -> Linear, SiLU, Linear, SiLU, Linear -> 6 * dim."""
+"""Timestep embedding: sinusoidal [sin | cos] (256-d) -> Linear, SiLU, Linear, SiLU, Linear -> 6 * dim.
+
+Its weights stay float32 in a half-precision model (`seedvr.models.precision`), so the emb is fp32.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import math
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..precision import KeepFloat32
 
 
 def sinusoidal_embedding(timestep: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -18,7 +23,7 @@ def sinusoidal_embedding(timestep: torch.Tensor, dim: int, max_period: float = 1
     return torch.cat([angles.sin(), angles.cos()], dim=-1)
 
 
-class TimeEmbedding(nn.Module):
+class TimeEmbedding(KeepFloat32):
     def __init__(self, hidden_dim: int, output_dim: int, sinusoidal_dim: int = 256) -> None:
         super().__init__()
         self.sinusoidal_dim = sinusoidal_dim
@@ -26,9 +31,9 @@ class TimeEmbedding(nn.Module):
         self.proj_hid = nn.Linear(hidden_dim, hidden_dim)
         self.proj_out = nn.Linear(hidden_dim, output_dim)
 
-    def forward(self, timestep: torch.Tensor, dtype: torch.dtype) -> torch.Tensor:
-        """timestep [B] on the 0..1000 scale -> emb [B, output_dim] in `dtype`."""
-        emb = sinusoidal_embedding(timestep, self.sinusoidal_dim).to(dtype)
+    def forward(self, timestep: torch.Tensor) -> torch.Tensor:
+        """timestep [B] on the 0..1000 scale -> emb [B, output_dim] in the dtype of the weights."""
+        emb = sinusoidal_embedding(timestep, self.sinusoidal_dim).to(self.proj_in.weight.dtype)
         emb = F.silu(self.proj_in(emb))
         emb = F.silu(self.proj_hid(emb))
         return self.proj_out(emb)

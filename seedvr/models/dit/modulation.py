@@ -3,6 +3,9 @@
 The shared emb [B, 6D] is laid out as (D, 2 layers, 3) *interleaved*: flat index d*6 + layer*3 + {0 shift,
 1 scale, 2 gate}, layer 0 = attn, 1 = mlp. Modulation is x * (e_scale + P_scale) + (e_shift + P_shift) and the
 gate x * (e_gate + P_gate): no "1 +", the learned `*_scale` parameters sit around 1 instead.
+
+The offsets stay float32 in a bf16 model, as under the reference's autocast: e + P is summed in fp32 and the
+product rounded once to the activation dtype (in bf16 a scale of 1.003 would otherwise become 1.0).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import torch
 from einops import rearrange
 from torch import nn
+
+from ..precision import KeepFloat32
 
 
 def split_emb(emb: torch.Tensor, layers: int = 2) -> torch.Tensor:
@@ -24,7 +29,7 @@ def per_sample(x: torch.Tensor, lens: list[int], fn) -> torch.Tensor:  # noqa: A
     return torch.cat([fn(xi, i) for i, xi in enumerate(x.split(lens))])
 
 
-class AdaSingle(nn.Module):
+class AdaSingle(KeepFloat32):
     """Learned per-block offsets `{layer}_shift/_scale/_gate` ([D] each, bare parameters)."""
 
     def __init__(self, dim: int, layers: tuple[str, ...] = ("attn", "mlp"), gates: bool = True) -> None:
@@ -40,11 +45,11 @@ class AdaSingle(nn.Module):
         """x [N, D] packed over samples with `lens`; e [B, 3, D] the emb slice (shift, scale, gate)."""
         shift = e[:, 0] + getattr(self, f"{layer}_shift")
         scale = e[:, 1] + getattr(self, f"{layer}_scale")
-        return per_sample(x, lens, lambda xi, i: xi * scale[i] + shift[i])
+        return per_sample(x, lens, lambda xi, i: (xi * scale[i] + shift[i]).to(x.dtype))
 
     def gate(self, x: torch.Tensor, e: torch.Tensor, lens: list[int], layer: str) -> torch.Tensor:
         gate = e[:, 2] + getattr(self, f"{layer}_gate")
-        return per_sample(x, lens, lambda xi, i: xi * gate[i])
+        return per_sample(x, lens, lambda xi, i: (xi * gate[i]).to(x.dtype))
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}, layers={self.layers}"
