@@ -260,6 +260,27 @@ class PrepareConfig(_Frozen):
                               bars=self.bars, pixels=self.pixels)
 
 
+class DisclosureConfig(_Frozen):
+    """Signed C2PA provenance inside every output (seedvr.provenance). Not part of the config hash: it
+    changes what a file says about itself, not its pictures.
+
+    `signing_key` / `certificate_chain` (PEM, leaf first) are each a path, a URL or `env:NAME` (on
+    Databricks, an env var set from a secret scope: `{{secrets/<scope>/<key>}}`). With neither set and
+    `test_certificate` on (the local default), a self-signed certificate is generated under
+    `storage.work_dir`: files signed with it say they are for testing only.
+    """
+
+    enabled: bool = True
+    signing_key: str | None = None
+    certificate_chain: str | None = None
+    # An RFC 3161 timestamp authority, so that signatures outlive the certificate's validity.
+    timestamp_url: str | None = None
+    test_certificate: bool = True
+
+    _refs = field_validator("signing_key", "certificate_chain")(
+        classmethod(lambda cls, v: v if v is None or v.startswith("env:") else absolute_local(v)))
+
+
 class JobConfig(_Frozen):
     profile: str = DEFAULT_PROFILE
     engine: EngineConfig = Field(default_factory=EngineConfig)
@@ -272,6 +293,7 @@ class JobConfig(_Frozen):
     tracking: TrackingConfig = Field(default_factory=TrackingConfig)
     ingest: IngestConfig = Field(default_factory=IngestConfig)
     prepare: PrepareConfig = Field(default_factory=PrepareConfig)
+    disclosure: DisclosureConfig = Field(default_factory=DisclosureConfig)
 
 
 # ------------------------------------------------------------------------------------- loading

@@ -123,6 +123,14 @@ RESTORATION_UDF_OUT = struct(
     ("scores", SCORES),
     ("restore_s", D),
     ("stitch_s", D),
+    # Signed provenance in the file (seedvr.provenance): embedded, sidecar or disabled; the manifest's
+    # label and sha256, and the signer's certificate subject (a test one says FOR TESTING ONLY).
+    ("disclosed", BooleanType()),
+    ("disclosure", S),
+    ("manifest_label", S),
+    ("manifest_sha256", S),
+    ("disclosure_signer", S),
+    ("sign_s", D),
 )
 
 

@@ -24,6 +24,7 @@ from udfs.schemas import RESTORATION_UDF_OUT, frame_for
 from udfs.stage import BatchStage, failure_columns
 
 if TYPE_CHECKING:
+    from seedvr.provenance.signing import SigningRefs
     from seedvr.video.decode import DecodeLimits
 
 INPUT_COLUMNS = ("video_id", "uri", "content_class", "file_version", "info_json", "segments_json", "restore_s")
@@ -40,11 +41,15 @@ class StitchSettings:
     decode: DecodeLimits | None = None
     # Stitch tasks side by side in one executor process: the encoder's threads are this share of its cores.
     concurrent_tasks: int = 1
+    # Signed provenance: where the credential is (None: disclosure disabled), and the run's facts that every
+    # file states (seedvr.provenance.facts.RestorationFacts fields other than the per-video ones).
+    signing: SigningRefs | None = None
+    facts: Mapping[str, Any] = field(default_factory=dict)
 
 
 def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
             encode: Mapping[str, Any], *, score_seams: bool, source_info: dict[str, Any] | None = None,
-            canvas: Any = None) -> dict[str, Any]:
+            canvas: Any = None, sealer: Any = None) -> dict[str, Any]:
     """Stream the segments through seedvr.video.stitch_video; returns sha256, size, frames and the seam
     scores measured on the blended frames as they pass (the output is never decoded again)."""
     from seedvr.quality.seam_tap import SeamTap
@@ -66,9 +71,10 @@ def _stitch(info: dict[str, Any], segments: list[dict[str, Any]], out_url: str,
                        finish=canvas.pad if canvas is not None and canvas.has_bars else None,
                        streams_from=carrier,
                        settings=EncodeSettings(**enc),
-                       checksums=[s.get("intermediate_sha256") for s in segments], observe=tap)
+                       checksums=[s.get("intermediate_sha256") for s in segments], observe=tap,
+                       tags=sealer.tags if sealer is not None else None, seal=sealer)
     return {"sha256": res.sha256, "num_frames": res.num_frames, "width": res.width, "height": res.height,
-            "seams": tap.scores if tap else {}}
+            "seams": tap.scores if tap else {}, "sealed": res.sealed}
 
 
 def _encode_with_threads(s: StitchSettings) -> dict[str, Any]:
@@ -107,6 +113,39 @@ def video_scores(info: dict[str, Any], out_url: str, seams: Mapping[int, float],
                        source_frame=finish)
 
 
+def _sealer(s: StitchSettings, r: Any, out_url: str, source_url: str) -> Any:
+    """The video's Sealer (seedvr.provenance.seal), or None when disclosure is disabled."""
+    if s.signing is None:
+        return None
+    from seedvr.provenance.facts import RestorationFacts, Source, transforms_from_applied
+    from seedvr.provenance.ingredient import source_ingredient
+    from seedvr.provenance.manifest import ingredient_definition
+    from seedvr.provenance.seal import Sealer
+    from seedvr.provenance.tags import container_tags
+    from seedvr.video.storage import sha256_url
+
+    applied = json.loads(r.applied_json) if isinstance(getattr(r, "applied_json", None), str) else []
+    size = getattr(r, "size_bytes", None)
+    source = Source(uri=source_url, size_bytes=int(size) if size is not None and size == size else None,
+                    sha256=sha256_url(source_url), file_version=str(r.file_version))
+    facts = RestorationFacts(**{**dict(s.facts), "weights_sha256": getattr(r, "weights_sha256", None) or None},
+                             config_hash=s.config_hash, title=out_url.rsplit("/", 1)[-1], source=source,
+                             video_id=str(r.video_id), transforms=transforms_from_applied(applied))
+    limits = s.decode
+    ingredient = source_ingredient(source_url, ingredient_definition(facts),
+                                   timeout_s=limits.timeout_s if limits else 120.0,
+                                   max_memory_mb=limits.memory_mb if limits else 2048)
+    return Sealer(facts, s.signing.credential(), ingredient, tags=container_tags(facts))
+
+
+def _disclosure_columns(sealed: Any) -> dict[str, Any]:
+    if sealed is None:
+        return {"disclosed": False, "disclosure": "disabled"}
+    return {"disclosed": True, "disclosure": "embedded" if sealed.embedded else "sidecar",
+            "manifest_label": sealed.label, "manifest_sha256": sealed.manifest_sha256,
+            "disclosure_signer": sealed.signer, "sign_s": sealed.seconds}
+
+
 class StitchVideos(BatchStage):
     output_schema = RESTORATION_UDF_OUT
 
@@ -131,12 +170,14 @@ class StitchVideos(BatchStage):
                                                                            str) else None
                 canvas = _canvas(getattr(r, "canvas_json", None))
                 out_url = segment_io.output_url(s.output_root, s.config_hash, str(r.video_id), str(r.file_version))
+                sealer = _sealer(s, r, out_url, str(r.uri))
                 res = _stitch(info, segments, out_url, _encode_with_threads(s), score_seams=s.score,
-                              source_info=source_info, canvas=canvas)
+                              source_info=source_info, canvas=canvas, sealer=sealer)
                 row.update(
                     status="ok", output_uri=out_url, output_sha256=res.get("sha256"),
                     num_frames=res.get("num_frames"),
                     out_width=res.get("width"), out_height=res.get("height"),
+                    **_disclosure_columns(res.get("sealed")),
                 )
                 if s.score:
                     try:

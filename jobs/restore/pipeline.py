@@ -26,6 +26,7 @@ import pandas as pd
 from jobs.config import JobConfig, config_hash
 from jobs.provenance import Provenance, make_provenance, new_run_id
 from jobs.restore import progress_bars
+from jobs.restore.disclosure import signing_refs
 from jobs.restore.dry_run import DryRun, estimate
 from jobs.restore.prepare import Prepared, apply_overrides, prepare_sources
 from jobs.restore.reduce import reduce_videos
@@ -155,6 +156,7 @@ def run_restore(
     with _timed(report, "setup"):
         # Seconds, before any task: a typo'd preset or missing weights must not fail a whole wave.
         validate_model(cfg)
+        signing = signing_refs(cfg, log) if not dry_run else None
         ensure_tables(spark, tables)
         check_output_writable(cfg.storage.output_root)
         if not dry_run:
@@ -311,7 +313,7 @@ def run_restore(
     # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
     with _timed(report, "stitch"):
         restoration_rows += reduce_videos(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
-                                          show_progress, prepared)
+                                          show_progress, prepared, signing, provenance_facts(cfg, prov))
     finished_at = utc_now()
     analyses = dict(zip(sel_pdf["video_id"], sel_pdf["analysis_json"], strict=True))
     for r in restoration_rows:
@@ -348,6 +350,17 @@ def run_restore(
         with _timed(report, "mlflow"):
             report.mlflow_run_id = log_restore_run(cfg, report)
     return report
+
+
+def provenance_facts(cfg: JobConfig, prov: Any) -> dict[str, Any]:
+    """What every output of this run states about itself (seedvr.provenance.facts.RestorationFacts)."""
+    from seedvr import __version__
+    from seedvr.checkpoints.presets import get_preset
+
+    preset = get_preset(cfg.model.preset)
+    return {"software": "seedvr-lakehouse", "software_version": __version__, "code_version": prov.code_version,
+            "preset": cfg.model.preset, "model": preset.description, "run_id": prov.run_id,
+            "job_id": prov.job_id, "job_run_id": prov.job_run_id, "generative": not preset.is_identity}
 
 
 def restore_concurrency(cfg: JobConfig) -> int:

@@ -4,6 +4,7 @@ a failed restoration row. Works on metadata rows only; frames never reach the dr
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -13,6 +14,7 @@ from jobs.restore import progress_bars
 from jobs.restore.prepare import Prepared, apply_overrides
 from jobs.schemas import EXECUTOR_PROVENANCE
 from jobs.tables import Tables
+from seedvr.provenance.signing import SigningRefs
 from seedvr.video.decode import DecodeLimits
 from udfs.stitch import StitchSettings, StitchVideos
 
@@ -22,7 +24,9 @@ if TYPE_CHECKING:
 
 def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataFrame, sel_pdf: pd.DataFrame,
                   chash: str, videos: Any, report: RestoreReport, show_progress: bool,
-                  prepared: Prepared | None = None) -> list[dict[str, Any]]:
+                  prepared: Prepared | None = None, signing: SigningRefs | None = None,
+                  facts: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    """`signing` (checked at start-up; None: disclosure disabled) and the run's `facts` sign each output."""
     from pyspark.sql import functions as F
 
     if plan_pdf.empty:
@@ -67,13 +71,15 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
         elif base["segments_ok"] == len(g):
             seg_list = g[["segment_index", "window_start", "first_output", "last_output", "intermediate_uri",
                           "intermediate_sha256"]]
+            applied = (prepared.records.get(vid) or {}).get("applied", []) if prepared is not None else []
             to_stitch.append({**{k: base[k] for k in ("video_id", "uri", "content_class", "file_version",
                                                           "restore_s")},
-                              "segments_json": seg_list.to_json(orient="records")})
+                              "segments_json": seg_list.to_json(orient="records"),
+                              "weights_sha256": base.get("weights_sha256") or "", "applied_json": json.dumps(list(applied))})
     if to_stitch:
         # A prepared video is stitched from its mezzanine's frames and timestamps (info_json), with the
         # original's audio and subtitles (source_info_json) and its bars put back (canvas_json).
-        infos = videos.select("video_id", "info_json", F.col("info_json").alias("source_info_json"))
+        infos = videos.select("video_id", "info_json", F.col("info_json").alias("source_info_json"), "size_bytes")
         if prepared is not None:
             infos = apply_overrides(spark, infos, prepared, info="info_json")
         stitch_in = spark.createDataFrame(pd.DataFrame(to_stitch)).join(infos, on="video_id", how="inner")
@@ -83,7 +89,8 @@ def reduce_videos(spark: Any, cfg: JobConfig, tables: Tables, plan_pdf: pd.DataF
                                                       cfg.execution.decode_max_memory_mb),
                                   # On the embedded engine the stitch tasks share the driver's cores.
                                   concurrent_tasks=(min(cfg.execution.stitch_slots, len(to_stitch))
-                                                    if cfg.engine.kind == "sail" else 1))
+                                                    if cfg.engine.kind == "sail" else 1),
+                                  signing=signing, facts=facts or {})
         slots = max(1, min(cfg.execution.stitch_slots, len(to_stitch)))
         with progress_bars.bar("videos", len(to_stitch), show_progress) as bar:
             with bar.follow():

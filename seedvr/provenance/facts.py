@@ -56,6 +56,8 @@ class RestorationFacts:
     video_id: str | None = None
     transforms: tuple[Transform, ...] = ()
     disclosure: str = DISCLOSURE
+    # False for the identity preset (resized and re-encoded, no model): no generative-edit statement.
+    generative: bool = True
 
     @property
     def instance_id(self) -> str:
@@ -65,3 +67,25 @@ class RestorationFacts:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# What the archive preparation reports it did (seedvr.video.prepare's words) -> the C2PA action it is.
+_PREPARATION_ACTIONS = (("inverse telecine", "c2pa.filtered", "inverse_telecine"),
+                        ("deinterlace", "c2pa.filtered", "deinterlace"),
+                        ("active picture", "c2pa.cropped", "crop_bars"),
+                        ("square pixels", "c2pa.resized", "square_pixels"))
+
+
+def transforms_from_applied(applied: list[str] | tuple[str, ...]) -> tuple[Transform, ...]:
+    """The preparation steps as actions, each with its own words as the detail; unknown steps are kept as
+    generic filters rather than dropped."""
+    out = []
+    for text in applied:
+        for prefix, action, name in _PREPARATION_ACTIONS:
+            if text.startswith(prefix):
+                out.append(Transform(action, name, {"detail": text}))
+                break
+        else:
+            if not text.startswith("segments bounded"):  # a planning choice, not a picture change
+                out.append(Transform("c2pa.filtered", "preparation", {"detail": text}))
+    return tuple(out)

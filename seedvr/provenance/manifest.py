@@ -25,14 +25,19 @@ def actions(f: RestorationFacts) -> list[dict[str, Any]]:
     for t in f.transforms:
         out.append({"action": t.action, "softwareAgent": _agent(f), "description": t.name,
                     "parameters": {"name": t.name, **t.parameters}})
-    out.append({"action": "c2pa.edited", "digitalSourceType": TRAINED_MODEL_EDIT, "softwareAgent": _agent(f),
-                "description": f.disclosure,
-                "parameters": {"model": f.model, "preset": f.preset, "weights_sha256": f.weights_sha256}})
+    params = {k: v for k, v in {"model": f.model, "preset": f.preset, "weights_sha256": f.weights_sha256}.items()
+              if v is not None}
+    if f.generative:
+        out.append({"action": "c2pa.edited", "digitalSourceType": TRAINED_MODEL_EDIT, "softwareAgent": _agent(f),
+                    "description": f.disclosure, "parameters": params})
+    else:
+        out.append({"action": "c2pa.transcoded", "softwareAgent": _agent(f),
+                    "description": "resized and re-encoded without a generative model", "parameters": params})
     return out
 
 
 def restoration_assertion(f: RestorationFacts) -> dict[str, Any]:
-    data = {"disclosure": f.disclosure, "generative": True, "model": f.model, "preset": f.preset,
+    data = {"disclosure": f.disclosure if f.generative else None, "generative": f.generative, "model": f.model, "preset": f.preset,
             "weights_sha256": f.weights_sha256, "config_hash": f.config_hash, "run_id": f.run_id,
             "job_id": f.job_id, "job_run_id": f.job_run_id, "code_version": f.code_version,
             "video_id": f.video_id, "source": {"uri": f.source.uri, "size_bytes": f.source.size_bytes,

@@ -11,6 +11,7 @@ import hashlib
 import io
 import os
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from seedvr.errors import ConfigError
@@ -30,6 +31,7 @@ class SealRecord:
     embedded: bool
     sidecar_url: str | None
     test_only: bool
+    signer: str
     seconds: float
 
 
@@ -40,10 +42,12 @@ def sidecar_url(output_url: str) -> str:
 class Sealer:
     """`sealer(tmp_path, muxer, output_url)` signs the file at `tmp_path` in place; `.record` says how."""
 
-    def __init__(self, facts: RestorationFacts, credential: Credential, ingredient: bytes | None = None) -> None:
+    def __init__(self, facts: RestorationFacts, credential: Credential, ingredient: bytes | None = None,
+                 tags: Mapping[str, str] | None = None) -> None:
         self.facts = facts
         self.credential = credential
         self.ingredient = ingredient
+        self.tags = dict(tags) if tags else None  # the plain container tags the encoder writes beside it
         self.record: SealRecord | None = None
 
     def _builder(self):  # noqa: ANN202 - c2pa.Builder
@@ -87,5 +91,5 @@ class Sealer:
         label = c2pa.Reader("application/c2pa", io.BytesIO(manifest)).get_active_manifest()["label"]
         self.record = SealRecord(label=label, manifest_sha256=hashlib.sha256(manifest).hexdigest(),
                                  embedded=side is None, sidecar_url=side, test_only=self.credential.test_only,
-                                 seconds=time.perf_counter() - t0)
+                                 signer=self.credential.subject, seconds=time.perf_counter() - t0)
         return self.record

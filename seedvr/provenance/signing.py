@@ -43,6 +43,19 @@ class Credential:
         return f"Credential(subject={self.subject!r}, alg={self.alg}, test_only={self.test_only})"
 
 
+@dataclass(frozen=True)
+class SigningRefs:
+    """Where the credential is, not what it is: what travels to the tasks that sign."""
+
+    key: str
+    chain: str
+    timestamp_url: str | None = None
+    test_only: bool = False
+
+    def credential(self) -> Credential:
+        return cached_credential(self.key, self.chain, self.timestamp_url)
+
+
 def read_reference(ref: str, what: str) -> bytes:
     """The bytes a path, URL or `env:NAME` reference names; a one-line ConfigError naming `what`."""
     if ref.startswith(ENV_PREFIX):

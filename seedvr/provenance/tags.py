@@ -9,12 +9,14 @@ from seedvr.provenance.facts import RestorationFacts
 
 
 def container_tags(f: RestorationFacts) -> dict[str, str]:
-    aigc = {"Label": "1", "ContentProducer": f"{f.software} {f.code_version}", "ProduceID": f.instance_id,
-            "Model": f.model, "Preset": f.preset, "RunID": f.run_id}
-    return {
+    tags = {
         "title": f.title,
-        "comment": f.disclosure,
+        "comment": f.disclosure if f.generative else "Resized and re-encoded without a generative model.",
         "encoder": f"{f.software} {f.code_version} ({f.preset})",
-        "description": f"AI-restored from {f.source.uri}",
-        "AIGC": json.dumps(aigc, sort_keys=True, separators=(",", ":")),
+        "description": f"{'AI-restored' if f.generative else 'Re-encoded'} from {f.source.uri}",
     }
+    if f.generative:
+        aigc = {"Label": "1", "ContentProducer": f"{f.software} {f.code_version}", "ProduceID": f.instance_id,
+                "Model": f.model, "Preset": f.preset, "RunID": f.run_id}
+        tags["AIGC"] = json.dumps(aigc, sort_keys=True, separators=(",", ":"))
+    return tags

@@ -104,3 +104,18 @@ def test_tiny_model_end_to_end(spark, make_video, tmp_path) -> None:
     assert rep.videos_ok == 1 and row.status == "ok" and (row.out_width, row.out_height) == (64, 64)
     seg = tables.segments.read(spark).collect()[0]
     assert seg.weights_sha256 and "random" in seg.weights_sha256 and seg.device == "cpu"
+
+
+def test_every_output_carries_a_signed_manifest_that_the_row_names(restored, spark) -> None:
+    from seedvr.provenance.verify import verify
+
+    rep = restored["report"]
+    ok = [r for r in restored["tables"].restorations.read(spark).collect() if r.status == "ok"]
+    assert ok
+    for r in ok:
+        assert r.disclosed and r.disclosure == "embedded" and "FOR TESTING ONLY" in r.disclosure_signer
+        v = verify(r.output_uri)
+        assert v.ok and v.label == r.manifest_label and v.test_only
+        assert v.restoration["run_id"] == rep.run_id and v.restoration["config_hash"] == rep.config_hash
+        assert v.restoration["source"]["uri"] == r.uri and len(v.restoration["source"]["sha256"]) == 64
+        assert v.restoration["generative"] is False  # the identity preset restores without a model
