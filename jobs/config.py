@@ -125,6 +125,10 @@ class ModelConfig(_Frozen):
     dtype: str | None = defaults.DTYPE
     device: str | None = defaults.DEVICE
     attention: Literal["auto", "flash", "sdpa"] = defaults.ATTENTION
+    # torch.compile of the DiT and VAE blocks (auto: on with CUDA, off on CPU). Not part of the config hash:
+    # compiled output equals eager within the dtype's rounding, like the attention backend, so switching it
+    # must neither invalidate finished segments nor give one restoration two identities.
+    compile: Literal["auto", "on", "off"] = defaults.COMPILE
     target: TargetConfig = Field(default_factory=TargetConfig)
     seed: int = defaults.SEED
     colour_fix: Literal["wavelet", "adain", "none"] | None = defaults.COLOR_FIX
@@ -140,6 +144,12 @@ class ModelConfig(_Frozen):
             return defaults.normalize_dtype(v)
         except ConfigError as exc:
             raise ValueError(str(exc)) from None
+
+    @field_validator("compile", mode="before")
+    @classmethod
+    def _compile_mode(cls, v: Any) -> Any:
+        # YAML reads a bare on / off as a boolean.
+        return {True: "on", False: "off"}.get(v, v) if isinstance(v, bool) else v
 
     @field_validator("vae_tile", mode="before")
     @classmethod
@@ -403,7 +413,8 @@ def config_hash(cfg: JobConfig, weights_identity: str | None) -> str:
 
     Covers what changes restored pixels: preset, weights identity, target size, segment length and
     context, sampling overrides, colour fix and seed (plus CONFIG_HASH_VERSION). Excludes what does not:
-    device, dtype choice on the same preset, attention backend, slots, encode settings, table paths.
+    device, dtype choice on the same preset, attention backend, compile mode, slots, encode settings,
+    table paths.
     """
     m = cfg.model
     doc = {

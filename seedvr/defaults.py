@@ -17,6 +17,8 @@ out alike. The values follow the SeedVR2 reference inference settings:
 - `DTYPE` None: bf16 on GPUs, as the reference computes; fp32 on CPU, where bf16 is slow and lossy.
 - `ATTENTION` auto (flash-attn when it runs, else SDPA); `VAE_TILE` None: untiled, with smaller tiles
   tried automatically when the GPU runs out of memory.
+- `COMPILE` auto: torch.compile of the DiT and VAE blocks on CUDA (faster from the second clip on, the
+  first one pays the compilation), eager on CPU (seedvr.models.compile).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ DTYPE: str | None = None
 ATTENTION = "auto"
 VAE_TILE: int | None = None
 COLOR_FIX = "wavelet"
+COMPILE = "auto"
 DEVICE: str | None = None
 BLEND = "hann"
 
@@ -46,6 +49,7 @@ DTYPES = ("bfloat16", "float16", "float32")
 _DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
 ATTENTIONS = ("auto", "flash", "sdpa")
 COLOR_FIXES = ("wavelet", "adain", "none")
+COMPILES = ("auto", "on", "off")
 
 # Named resolutions are display heights (the shorter side): "1080p" is 1920x1080 for 16:9 material and
 # 1440x1080 for 4:3, whatever the storage geometry; the sizes below are their 16:9 frames.
@@ -145,7 +149,7 @@ def parse_vae_tile(value: str | int | None) -> int | None:
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> None:
-    """A one-line ConfigError unless `value` is one of `choices` (`--attention`, `--color-fix`)."""
+    """A one-line ConfigError unless `value` is one of `choices` (`--attention`, `--color-fix`, `--compile`)."""
     if value not in choices:
         raise ConfigError(f"{name} {value!r} is not one of {', '.join(choices)}")
 
@@ -159,13 +163,14 @@ def validate_model_choice(
     attention: str = ATTENTION,
     color_fix: str | None = None,
     vae_tile: int | None = None,
+    compile: str | None = None,
     check_weights_exist: bool = True,
 ) -> Preset:
     """Check a model choice before any video is probed or any weight is read; returns the preset.
 
     Raises one-line `ConfigError`s: an unknown preset (with a "did you mean"), a released preset without
     weights, weights that do not exist (a cheap fsspec `exists`, skipped with `check_weights_exist=False`),
-    an invalid target, dtype, attention backend, colour fix or VAE tile.
+    an invalid target, dtype, attention backend, colour fix, VAE tile or compile mode.
     """
     p = get_preset(preset)
     if target is not None and not isinstance(target, TargetSize):
@@ -175,6 +180,8 @@ def validate_model_choice(
     if color_fix is not None:
         check_choice("color fix", color_fix, COLOR_FIXES)
     parse_vae_tile(vae_tile)
+    if compile is not None:
+        check_choice("compile", compile, COMPILES)
     if p.is_identity:
         if weights:
             raise ConfigError(f"preset identity has no model, so no weights; drop --weights {weights} or "

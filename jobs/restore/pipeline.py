@@ -403,6 +403,7 @@ def _model_options(cfg: JobConfig) -> dict[str, Any]:
         opts.setdefault("color_fix", cfg.model.colour_fix)
     if cfg.model.vae_tile is not None:
         opts["vae_tiling"] = cfg.model.vae_tile
+    opts["compile"] = cfg.model.compile
     return opts
 
 

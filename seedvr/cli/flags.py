@@ -25,6 +25,8 @@ HELP: dict[str, str] = {
                  "flash-attn when it runs, else SDPA)",
     "vae_tile": "VAE tile edge in px (a multiple of 8 >= 64, e.g. 512), or auto: untiled, smaller tiles on "
                 "out-of-memory (default)",
+    "compile": f"torch.compile of the DiT and VAE blocks: {', '.join(defaults.COMPILES)} (default: "
+               f"{defaults.COMPILE}: on with CUDA, the first clip pays the compilation; off on CPU)",
     "color_fix": f"colour correction against the input: {', '.join(defaults.COLOR_FIXES)} "
                  f"(default: {defaults.COLOR_FIX})",
     "seed": f"run-level seed; each segment derives its own (default: {defaults.SEED})",
@@ -68,6 +70,8 @@ def add_model_flags(p: argparse.ArgumentParser, *, from_profile: bool = False) -
     m.add_argument("--vae-tile", type=t(str), default=d("auto"), help=HELP["vae_tile"])
     m.add_argument("--color-fix", type=t(str), default=d(defaults.COLOR_FIX),
                    help=HELP["color_fix"], **choices(defaults.COLOR_FIXES))
+    m.add_argument("--compile", type=t(str), default=d(defaults.COMPILE), help=HELP["compile"],
+                   **choices(defaults.COMPILES))
     m.add_argument("--seed", type=t(int), default=d(defaults.SEED), help=HELP["seed"])
     m.add_argument("--device", type=t(str), default=defaults.DEVICE, help=HELP["device"])
     # Not an argparse mutually exclusive group: seedvr.defaults.target_spec refuses two of them in one

@@ -57,7 +57,9 @@ class VarlenLayout:
             else:
                 groups.append((row, 1, n))
             row += n
-        return cls(lens, cu.to(device) if device is not None else cu, max(lens), tuple(groups))
+        # non_blocking: building a plan queues its copies instead of waiting for the device.
+        cu = cu.to(device, non_blocking=True) if device is not None else cu
+        return cls(lens, cu, max(lens), tuple(groups))
 
 
 @functools.cache
@@ -87,6 +89,9 @@ def resolve_backend(backend: str, q: torch.Tensor) -> Literal["flash", "sdpa"]:
     return "flash" if usable and q.dtype in (torch.float16, torch.bfloat16) else "sdpa"
 
 
+# Opaque to torch.compile: the SDPA loop and flash's arguments follow the layout's Python ints, which change
+# with every clip size and would recompile a compiled caller per clip (seedvr.models.compile).
+@torch.compiler.disable
 def varlen_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, layout: VarlenLayout,
                      backend: str = "auto") -> torch.Tensor:
     """q, k, v [total, heads, head_dim] -> [total, heads, head_dim], attention within each sequence."""

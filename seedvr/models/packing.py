@@ -48,6 +48,8 @@ class WindowPlan:
         """vid [N_vid, ...], txt [N_txt, ...] -> packed [total, ...]."""
         return torch.cat([vid, txt]).index_select(0, self.pack_index)
 
+    # Opaque to torch.compile: the split follows the plan's window counts, which change with the clip size.
+    @torch.compiler.disable
     def unpack(self, packed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """packed [total, ...] -> (vid [N_vid, ...] in token order, txt [N_txt, ...] averaged over windows)."""
         vid = packed.index_select(0, self.vid_unpack)
@@ -159,8 +161,8 @@ def build_window_plan(
         for i, starts in enumerate(txt_starts)
     ])
 
-    def dev(a: np.ndarray) -> torch.Tensor:
-        return torch.from_numpy(np.ascontiguousarray(a)).to(device)
+    def dev(a: np.ndarray) -> torch.Tensor:  # queued copies: building a plan never waits for the device
+        return torch.from_numpy(np.ascontiguousarray(a)).to(device, non_blocking=True)
 
     return WindowPlan(
         pack_index=dev(pack_index),

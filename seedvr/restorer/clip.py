@@ -24,6 +24,7 @@ from seedvr.diffusion import VelocityFn, augment_condition, classifier_free_guid
 from seedvr.diffusion.noise import gaussian_noise
 from seedvr.errors import ConfigError, InputError, OutOfMemoryError
 from seedvr.models.attention import flash_available
+from seedvr.models.compile import compile_dit, compile_vae, resolve_compile
 from seedvr.models.vae.tiling import VAETiling
 from seedvr.restorer.colorfix import adain_apply, channel_stats, wavelet_color_fix
 from seedvr.restorer.frames import validate_frames
@@ -67,13 +68,18 @@ class ClipRestorer:
     """Restores clips with one loaded model; thread-safe (one clip at a time per instance)."""
 
     def __init__(self, preset: Preset, models: LoadedModels, *, device: torch.device, dtype: torch.dtype,
-                 attention: str = "auto", vae_tiling: VAETiling | None = None) -> None:
+                 attention: str = "auto", vae_tiling: VAETiling | None = None, compile: bool = False) -> None:
         self.preset = preset
         self.models = models
         self.device = device
         self.dtype = dtype
         self.attention = resolve_attention(attention, device, dtype)
         self.vae_tiling = vae_tiling
+        # Regional torch.compile of the DiT and VAE blocks; graphs are built on the first clip.
+        self.compiled = bool(compile)
+        if self.compiled:
+            compile_dit(models.dit)
+            compile_vae(models.vae)
         self._lock = threading.Lock()
 
     @classmethod
@@ -87,10 +93,12 @@ class ClipRestorer:
         attention: str = "auto",
         vae_tiling: VAETiling | int | tuple[int, int] | Mapping[str, int] | None = None,
         cache_dir: str | os.PathLike | None = None,
+        compile: str | bool = "auto",
         **overrides: Any,
     ) -> ClipRestorer:
         """Load a preset; `weights` is a folder (local or URL), a DiT file, or a {component: file} map.
 
+        `compile`: "auto" (torch.compile on CUDA, eager on CPU), "on" or "off" (seedvr.models.compile).
         Keyword `overrides` replace sampling values (steps, cfg_scale, cond_noise_scale, color_fix, ...).
         """
         preset = get_preset(preset)
@@ -104,9 +112,10 @@ class ClipRestorer:
         dev = torch.device(device) if device is not None else _default_device()
         dtype = dtype or default_dtype(dev)
         resolve_attention(attention, dev, dtype)
+        compiled = resolve_compile(compile, dev).enabled  # an impossible "on" fails before the load
         models = load_models(preset, weights, device=dev, dtype=dtype, attention=attention, cache_dir=cache_dir)
         return cls(preset, models, device=dev, dtype=dtype, attention=attention,
-                   vae_tiling=tiling)
+                   vae_tiling=tiling, compile=compiled)
 
     @property
     def info(self) -> Mapping[str, Any]:
@@ -118,6 +127,7 @@ class ClipRestorer:
             "dtype": str(self.dtype).removeprefix("torch."),
             "device": str(self.device),
             "attention": self.attention,
+            "compile": self.compiled,
             "sampling": dataclasses.asdict(self.preset.sampling),
             "vae_tiling": dataclasses.asdict(self.vae_tiling) if self.vae_tiling else None,
             "seedvr_version": seedvr.__version__,
@@ -213,20 +223,24 @@ class ClipRestorer:
         return z
 
     def _velocity_fn(self, cond: Tensor) -> VelocityFn:
-        """v(x_t, t) from the DiT (channels-last latents), with CFG when cfg_scale != 1."""
+        """v(x_t, t) from the DiT (channels-last latents), with CFG when cfg_scale != 1.
+
+        The shape tensors stay on the host, built once per clip: the DiT reads them with `.tolist()`, which
+        on device tensors would wait for the device at every step. The timestep is filled on the device
+        (no host-to-device copy), so a sampling step only queues work.
+        """
         dit, dtype, device = self.models.dit, self.dtype, self.device
         t_, h, w, _ = cond.shape
-        vid_shape = torch.tensor([[t_, h, w]], device=device)
+        vid_shape = torch.tensor([[t_, h, w]])
         cond_flat = rearrange(cond, "t h w c -> (t h w) c")
-        # Text embeddings with their shapes, built once: the shapes are the same at every step.
-        texts = {which: (emb, torch.tensor([[emb.shape[0]]], device=device))
+        texts = {which: (emb, torch.tensor([[emb.shape[0]]]))
                  for which, emb in (("pos", self.models.pos_emb), ("neg", self.models.neg_emb))}
         scale = self.preset.sampling.cfg_scale
 
         def forward(x_flat: Tensor, t: float, which: str) -> Tensor:
             txt, txt_shape = texts[which]
             vid = torch.cat([x_flat, cond_flat], dim=-1).to(dtype)
-            timestep = torch.tensor([t], device=device, dtype=torch.float32)
+            timestep = torch.full((1,), float(t), device=device, dtype=torch.float32)
             return dit(vid, txt, vid_shape, txt_shape, timestep).float()
 
         def velocity(x: Tensor, t: float) -> Tensor:

@@ -6,6 +6,7 @@ blurred, so its low-pass band is the better estimate of them.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 
 import torch
@@ -16,10 +17,23 @@ WAVELET_LEVELS = 5
 _EPS = 1e-5
 
 
+@functools.lru_cache(maxsize=16)
+def _binomial_kernel(channels: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Depthwise [C, 1, 3, 3] binomial kernel ([1,2,1] outer product / 16), built once per device and dtype.
+
+    Building it per call meant a host-to-device copy (a synchronisation) and three small tensors per blur,
+    ten blurs per chunk; cached, a colour fix queues its kernels and never waits for the device.
+    """
+    # A normal tensor even when first built under inference_mode, so autograd callers can use the cache too.
+    with torch.inference_mode(False):
+        k1 = torch.tensor([1.0, 2.0, 1.0], dtype=torch.float64)
+        kernel = (k1[:, None] * k1[None, :] / 16).to(dtype)  # 1/16, 2/16, 4/16: exact in every dtype
+        return kernel.expand(channels, 1, 3, 3).contiguous().to(device)
+
+
 def _blur(x: Tensor, radius: int) -> Tensor:
-    """Depthwise 3x3 binomial blur ([1,2,1] outer product / 16) dilated by `radius`, replicate-padded."""
-    k1 = torch.tensor([1.0, 2.0, 1.0], dtype=x.dtype, device=x.device)
-    kernel = (k1[:, None] * k1[None, :] / 16).expand(x.shape[1], 1, 3, 3)
+    """Depthwise 3x3 binomial blur dilated by `radius`, replicate-padded."""
+    kernel = _binomial_kernel(x.shape[1], x.dtype, x.device)
     padded = F.pad(x, (radius,) * 4, mode="replicate")
     return F.conv2d(padded, kernel, groups=x.shape[1], dilation=radius)
 

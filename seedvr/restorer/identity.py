@@ -31,6 +31,7 @@ class IdentityRestorer:
             "dtype": None,
             "device": "cpu",
             "attention": None,
+            "compile": False,
             "sampling": {},
             "vae_tiling": None,
             "seedvr_version": seedvr.__version__,

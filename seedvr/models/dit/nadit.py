@@ -60,7 +60,7 @@ class NaDiT(nn.Module):
         # 1. embed: text tokens, video patches, timestep -> emb [B, 2 (attn, mlp), 3 (shift, scale, gate), D]
         txt = self.txt_in(txt.to(dtype))
         vid = self.vid_in(vid.to(dtype), shapes)
-        emb = split_emb(self.emb_in(timestep.to(vid.device)))
+        emb = split_emb(self.emb_in(timestep.to(vid.device, non_blocking=True)))
 
         # 2. window packing, shared by all blocks (regular for even blocks, shifted for odd ones)
         plans = self.window_plans(grids, txt_lens, vid.device)
