@@ -130,3 +130,29 @@ def verify(url: str, *, trust_anchors: bytes | None = None) -> Report:
         return Report(url=url, state="Unreadable", failures=[str(exc)])
     except OSError as exc:
         return Report(url=url, state="Unreadable", failures=[f"{type(exc).__name__}: {exc}"])
+
+
+def stated_content(url: str) -> dict[str, Any]:
+    """What the active manifest states, without what differs each time the same statement is signed: the
+    manifest's label, the signature, the hard binding (`c2pa.hash.*`, whose offsets move with the signature's
+    size), hashed links between assertions and the ingredients' validation results."""
+    import c2pa
+
+    from seedvr.video.storage import exists, local_copy
+
+    side = sidecar_url(url)
+    with local_copy(url) as path, open(path, "rb") as f:
+        if exists(side):
+            with local_copy(side) as sp, open(sp, "rb") as s:
+                reader = c2pa.Reader("application/octet-stream", f, s.read())
+        else:
+            reader = c2pa.Reader(path)
+        store = json.loads(reader.json())
+    m = store["manifests"][store["active_manifest"]]
+    assertions = [a for a in m.get("assertions", []) if not a["label"].startswith("c2pa.hash.")]
+    out = {k: v for k, v in m.items() if k not in ("label", "signature_info", "assertions", "ingredients")}
+    out["assertions"] = json.loads(json.dumps(assertions),
+                                   object_hook=lambda d: {k: v for k, v in d.items() if not (k == "hash" and "url" in d)})
+    out["ingredients"] = [{k: v for k, v in i.items() if k not in ("validation_results", "active_manifest")}
+                          for i in m.get("ingredients", [])]
+    return out

@@ -3,6 +3,7 @@ tables with those of an uninterrupted run; the rerun must not recompute staged s
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -22,8 +23,38 @@ from udfs.restore_segments import KILL_AFTER_SEGMENTS_ENV
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 # Columns that legitimately differ between runs: ids, clocks, timings, the executing thread, and the code
 # version (its git sha moves when a commit lands between the reference run and the killed one).
+# The signed file's bytes, its manifest's label and digest change with every signature: the video packets
+# and the manifests' stated content are compared instead (below).
 VOLATILE = ("run_id", "staged_at", "started_at", "finished_at", "read_s", "restore_s", "write_s", "total_s",
-            "stitch_s", "worker", "planned_at", "code_version", "reused")
+            "stitch_s", "worker", "planned_at", "code_version", "reused", "output_sha256", "manifest_label",
+            "manifest_sha256", "sign_s")
+
+
+def _video_packets_sha256(path: str) -> str:
+    import hashlib
+
+    import av
+
+    h = hashlib.sha256()
+    with av.open(path) as c:
+        for pkt in c.demux(video=0):
+            h.update(bytes(pkt))
+    return h.hexdigest()
+
+
+def _stated(path: str, root: str) -> dict:
+    """The manifest's content without this run's ids (the resumed run is another run)."""
+    from seedvr.provenance.verify import stated_content
+
+    c = stated_content(path)
+    for a in c["assertions"]:
+        if a["label"] == "org.seedvr.restoration":
+            a["data"] = {k: v for k, v in a["data"].items() if k not in ("run_id", "code_version")}
+    for a in c["assertions"]:
+        for act in a.get("data", {}).get("actions", []):
+            act.pop("softwareAgent", None)
+    c.pop("claim_generator_info", None)
+    return json.loads(json.dumps(c).replace(root, "<root>"))
 
 
 def _normalised(spark, ref, root: str) -> list[dict]:
@@ -89,8 +120,13 @@ def test_killed_run_resumes_to_the_same_tables(spark, make_video, tmp_path, hook
     # No duplicated keys, and every final file is complete (its digest matches the recorded one).
     segs = tables.segments.read(spark).collect()
     assert len({(s.video_id, s.segment_index) for s in segs}) == len(segs) == 4
+    ref_out = {r.video_id: r for r in ref_tables.restorations.read(spark).collect()}
     for r in tables.restorations.read(spark).collect():
         assert sha256_file(r.output_uri) == r.output_sha256
+        # The same pictures, and the same signed statement about them, as the uninterrupted run's.
+        ref = ref_out[r.video_id]
+        assert _video_packets_sha256(r.output_uri) == _video_packets_sha256(ref.output_uri)
+        assert _stated(r.output_uri, str(tmp_path / "run")) == _stated(ref.output_uri, str(tmp_path / "ref"))
     # Committed videos' segment files and receipts are freed; nothing else is left behind.
     leftovers = [f for _, _, fs in os.walk(cfg.storage.output_root) for f in fs if not f.endswith(".mp4")]
     assert leftovers == []
