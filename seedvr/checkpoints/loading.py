@@ -10,6 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 import torch
 from torch import nn
@@ -17,13 +18,19 @@ from torch import nn
 from seedvr.checkpoints.build import build_dit, build_vae, dit_shapes, random_init, reset_buffers
 from seedvr.checkpoints.files import find_first, join, local_copy, sha256_file
 from seedvr.checkpoints.presets import PRESETS, TINY_TEXT_TOKENS, Preset, get_preset
+from seedvr.checkpoints.quantized import dequantize, is_float8, split_scales
 from seedvr.checkpoints.state_dict import pickled_checkpoint_error, read_state_dict
 from seedvr.checkpoints.validate import Shapes, diff_shapes, shapes_of
 from seedvr.errors import CheckpointError, ConfigError
+from seedvr.models.dit.fp8_linear import use_float8_linears
 from seedvr.models.precision import compute_dtype_of, float32_keys
 
 Weights = str | os.PathLike | Mapping[str, str | os.PathLike]
 _COMPONENTS = ("dit", "vae", "pos_emb", "neg_emb")
+# float8 DiT weights: dequantised to the compute dtype at load, or kept fp8 in the Linear layers and
+# dequantised at each call (half the weight memory of bf16). Other fp8 tensors are always dequantised.
+Float8Mode = Literal["dequantize", "on_the_fly"]
+FLOAT8_MODES = ("dequantize", "on_the_fly")
 
 
 @dataclass
@@ -59,13 +66,16 @@ def resolve_weight_files(preset: Preset, weights: Weights) -> dict[str, str]:
         folder = explicit["dit"].rsplit("/", 1)[0] if "/" in explicit["dit"] else "."
         return {c: explicit.get(c) or find_first(folder, names[c]) for c in _COMPONENTS}
     text = str(weights)
-    if text.endswith((".pth", ".safetensors")):
+    if text.endswith((".pth", ".safetensors", ".gguf")):
         return resolve_weight_files(preset, {"dit": text})
     return {c: find_first(text, names[c]) for c in _COMPONENTS}
 
 
 def _load_into(model: nn.Module, state: dict[str, torch.Tensor], *, device: torch.device,
-               dtype: torch.dtype, what: str, source: str, preset: Preset) -> nn.Module:
+               dtype: torch.dtype, what: str, source: str, preset: Preset,
+               fp8: Float8Mode = "dequantize") -> nn.Module:
+    split = split_scales(state, source)
+    state = split.tensors
     diff = diff_shapes(shapes_of(model.state_dict()), shapes_of(state))
     if not diff.ok:
         hint = ""
@@ -77,8 +87,19 @@ def _load_into(model: nn.Module, state: dict[str, torch.Tensor], *, device: torc
     # Cast one tensor at a time; a no-op cast keeps the memory-mapped storage (fp32 on CPU). Norms, modulation
     # and the timestep embedding stay fp32 in a half-precision model (seedvr.models.precision).
     keep = float32_keys(model)
-    cast = {k: v.to(device=device, dtype=compute_dtype_of(k, v, dtype, keep)) for k, v in state.items()}
+    stay_fp8 = set()
+    if fp8 == "on_the_fly":
+        stay_fp8 = set(use_float8_linears(model, {k for k, v in state.items() if is_float8(v) and k not in keep}))
+    cast = {}
+    for key, value in state.items():
+        module = key.rpartition(".")[0]
+        if module in stay_fp8 and key.endswith(".weight"):
+            cast[key] = value.to(device)
+        else:
+            cast[key] = dequantize(value.to(device), split.scales.get(key), compute_dtype_of(key, value, dtype, keep))
     model.load_state_dict(cast, strict=True, assign=True)
+    for name in stay_fp8:
+        model.get_submodule(name).set_scale(split.scales.get(f"{name}.weight"))
     reset_buffers(model)
     return model.eval().requires_grad_(False)
 
@@ -107,8 +128,11 @@ def load_text_embedding(url: str, cache_dir: str | os.PathLike | None = None) ->
 
 def load_models(preset: Preset | str, weights: Weights | None = None, *, device: str | torch.device = "cpu",
                 dtype: torch.dtype | None = None, attention: str = "auto",
-                cache_dir: str | os.PathLike | None = None) -> LoadedModels:
-    """Build and load everything a preset needs; tiny presets without weights get seeded random ones."""
+                cache_dir: str | os.PathLike | None = None, fp8: Float8Mode = "dequantize") -> LoadedModels:
+    """Build and load everything a preset needs; tiny presets without weights get seeded random ones.
+
+    `fp8` says what happens to float8 DiT weights (see `Float8Mode`); it has no effect on other files.
+    """
     preset = get_preset(preset)
     if preset.dit is None or preset.vae is None:
         raise ConfigError(f"preset {preset.name!r} has no model to load")
@@ -116,6 +140,8 @@ def load_models(preset: Preset | str, weights: Weights | None = None, *, device:
     dtype = dtype or default_dtype(device)
     if dtype not in (torch.float32, torch.float16, torch.bfloat16):
         raise ConfigError(f"compute dtype must be float32, float16 or bfloat16, got {dtype}")
+    if fp8 not in FLOAT8_MODES:
+        raise ConfigError(f"fp8 must be one of {', '.join(FLOAT8_MODES)}; got {fp8!r}")
     if weights is None:
         if preset.random_init_seed is None:
             raise ConfigError(
@@ -125,8 +151,8 @@ def load_models(preset: Preset | str, weights: Weights | None = None, *, device:
         return _random_models(preset, device, dtype, attention)
     files = resolve_weight_files(preset, weights)
     local = {c: local_copy(u, cache_dir) for c, u in files.items()}
-    dit = _load_into(build_dit(preset.dit, attention=attention), read_state_dict(local["dit"]), device=device,
-                     dtype=dtype, what="DiT", source=files["dit"], preset=preset)
+    dit = _load_into(build_dit(preset.dit, attention=attention), read_state_dict(local["dit"], dtype), device=device,
+                     dtype=dtype, what="DiT", source=files["dit"], preset=preset, fp8=fp8)
     vae = _load_into(build_vae(preset.vae), _vae_state(local["vae"]), device=device, dtype=dtype,
                      what="VAE", source=files["vae"], preset=preset)
     pos, neg = (load_text_embedding(str(local[c])) for c in ("pos_emb", "neg_emb"))
@@ -176,5 +202,5 @@ def save_state_dict(model: nn.Module, path: str | os.PathLike, dtype: torch.dtyp
     return path
 
 
-__all__ = ["LoadedModels", "default_dtype", "join", "load_models", "load_text_embedding",
+__all__ = ["FLOAT8_MODES", "Float8Mode", "LoadedModels", "default_dtype", "join", "load_models", "load_text_embedding",
            "presets_fitting_dit", "resolve_weight_files", "save_state_dict"]

@@ -1,4 +1,4 @@
-"""Read a flat state dict from `.pth` or `.safetensors`, memory-mapped, with readable errors."""
+"""Read a flat state dict from `.pth`, `.safetensors` or `.gguf`, memory-mapped, with readable errors."""
 
 from __future__ import annotations
 
@@ -12,14 +12,17 @@ from safetensors import SafetensorError, safe_open
 
 from seedvr.errors import CheckpointError
 
-ACCEPTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16)
+# float8 tensors (community fp8 files, optionally with scale tensors) are dequantised by `quantized.py`.
+FLOAT8_DTYPES = (torch.float8_e4m3fn, torch.float8_e5m2)
+ACCEPTED_DTYPES = (torch.float32, torch.float16, torch.bfloat16, *FLOAT8_DTYPES)
 
 
-def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Flat {key: tensor} of a local weight file; tensors stay memory-mapped on CPU.
+def read_state_dict(path: str | os.PathLike, dtype: torch.dtype = torch.float32) -> dict[str, torch.Tensor]:
+    """Flat {key: tensor} of a local weight file; tensors stay memory-mapped on CPU (`dtype`: what quantised
+    .gguf tensors are dequantised to).
 
-    Floating dtypes other than fp32/fp16/bf16 are refused: fp8 files also store the RoPE frequencies
-    in fp8, which visibly corrupts positions.
+    fp32/fp16/bf16 and float8 (e4m3fn, e5m2) tensors are accepted; the loader dequantises float8 ones
+    and recomputes the RoPE frequencies fp8 files store rounded. `.gguf` files are dequantised here.
     """
     path = Path(path)
     if not path.is_file():
@@ -28,8 +31,14 @@ def read_state_dict(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         state = _read_safetensors(path)
     elif path.suffix in (".pth", ".pt", ".bin", ".ckpt"):
         state = _read_torch(path)
+    elif path.suffix == ".gguf":
+        from seedvr.checkpoints.gguf_file import read_gguf
+
+        state = read_gguf(path, dtype)
     else:
-        raise CheckpointError(f"unsupported weight file type {path.suffix!r} ({path}); use .pth or .safetensors")
+        raise CheckpointError(
+            f"unsupported weight file type {path.suffix!r} ({path}); use .pth, .safetensors or .gguf"
+        )
     _check_dtypes(state, path)
     return state
 
@@ -47,7 +56,9 @@ def _read_safetensors(path: Path) -> dict[str, torch.Tensor]:
     except (SafetensorError, OSError, ValueError) as exc:
         raise _unreadable(path, ".safetensors file", str(exc)) from exc
     except TypeError as exc:  # dtypes torch cannot represent
-        raise CheckpointError(f"{path} holds a tensor dtype torch cannot read ({exc}); use fp16/bf16/fp32") from exc
+        raise CheckpointError(
+            f"{path} holds a tensor dtype torch cannot read ({exc}); use an fp32, fp16, bf16 or fp8 file"
+        ) from exc
 
 
 def pickled_checkpoint_error(path: object, exc: BaseException) -> CheckpointError | None:
@@ -81,5 +92,5 @@ def _check_dtypes(state: dict[str, torch.Tensor], path: Path) -> None:
         key, dtype = next(iter(bad.items()))
         raise CheckpointError(
             f"{path} stores {len(bad)} tensor(s) as unsupported dtypes (e.g. {key}: {dtype}); "
-            "use an fp32, fp16 or bf16 file (fp8 and quantised files are not supported)"
+            "use an fp32, fp16, bf16 or float8 .safetensors file, or a .gguf file"
         )

@@ -41,6 +41,11 @@ class NaDiT(nn.Module):
         # Window plans depend only on the input shapes: keep a few across calls (sampling steps reuse them).
         self._plans: OrderedDict[tuple, dict[bool, WindowPlan]] = OrderedDict()
 
+    @property
+    def compute_dtype(self) -> torch.dtype:
+        """The activation dtype: that of the input projection's bias (its weight may be kept float8)."""
+        return self.vid_in.proj.bias.dtype
+
     def reset_rope_buffers(self) -> None:
         """Recompute every `blocks.N.attn.rope.rope.freqs` analytically (float32); call after loading weights."""
         for module in self.modules():
@@ -55,7 +60,7 @@ class NaDiT(nn.Module):
         _, ph, pw = self.cfg.patch_size
         grids = [(t, h // ph, w // pw) for t, h, w in shapes]
         lens = ([t * h * w for t, h, w in grids], txt_lens)
-        dtype = self.vid_in.proj.weight.dtype
+        dtype = self.compute_dtype
 
         # 1. embed: text tokens, video patches, timestep -> emb [B, 2 (attn, mlp), 3 (shift, scale, gate), D]
         txt = self.txt_in(txt.to(dtype))
