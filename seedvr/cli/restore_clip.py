@@ -31,6 +31,7 @@ from typing import Any
 
 # Only light imports here: the Ctrl-C guard must be in place before torch is imported (seconds), or a
 # Ctrl-C right after the start would end in a traceback from the middle of an import.
+from seedvr.cli import disclosure
 from seedvr.cli.interrupt import EXIT_INTERRUPTED, SigintGuard, leave
 from seedvr.cli.progress import PLAIN_INTERVAL_S
 from seedvr.errors import ConfigError, SeedVRError, error_class_of, first_line
@@ -89,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
                         f"seedvr-restore, else {PLAIN_INTERVAL_S:g})")
     o.add_argument("--json", action="store_true", help="print a JSON summary (or plan) on stdout")
     o.add_argument("-v", "--verbose", action="store_true", help="tracebacks with errors")
+    disclosure.add_flags(p)
     return p
 
 
@@ -203,6 +205,7 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
     if budget is not None:
         s["encode"] = replace(s["encode"], threads=budget.encode)
     check_output_location(args.output, args.input, create=not args.dry_run)
+    signing = disclosure.signing_refs(args)
     # 2. the source, what it really holds, and the plan
     info = probe(args.input, timeout_s=args.probe_timeout)
     archive = _analysed(args, info)
@@ -253,11 +256,16 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
                     report.note("preparing the source: " + "; ".join(archive.preparation.applied))
                 prepared = prepare_for_restore(args.input, info, prepare_options(args), prep_dir,
                                                analysis=archive.analysis)
+            applied = prepared.preparation.applied if prepared is not None and prepared.rewritten else ()
+            seal = disclosure.sealer(signing, args, p, restorer, applied)
+            if signing is not None and signing.test_only:
+                report.note("signing the output with a self-signed TEST certificate (for testing only; "
+                            "--signing-key and --certificate-chain sign for publication)")
             if unwindable is not None:  # from here the main thread waits in Python: a Ctrl-C can unwind
                 unwindable.set()
             result = restore_clip(args.input, args.output, restorer, job=job, info=info,
                                   work_dir=args.work_dir or scratch, keep_segments=args.keep_segments,
-                                  progress=progress, cancel=cancel, prepared=prepared)
+                                  progress=progress, cancel=cancel, prepared=prepared, seal=seal)
         finally:
             if scratch is not None:
                 shutil.rmtree(scratch, ignore_errors=True)
@@ -278,6 +286,7 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
         "source": info.summary(),
         "archive": result.prepared.to_dict() if result.prepared is not None else None,
         "threads": budget.as_dict() if budget is not None else "library defaults",
+        "disclosure": disclosure.summary(seal),
     }
 
 

@@ -227,6 +227,7 @@ def restore_clip(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
     prepared: Any = None,
+    seal: Any = None,
 ) -> ClipResult:
     """Restore one file or URL into `output_url`. Segments go under `work_dir` (a temp dir by default).
 
@@ -238,6 +239,8 @@ def restore_clip(
     `prepared` (a `seedvr.video.prepared.PreparedSource`) restores its mezzanine instead of the file,
     bounds segments at its shot cuts, sizes the picture so that the full frame meets the target, puts the
     bars back and copies audio and subtitles from the original.
+
+    `seal` (a `seedvr.provenance.seal.Sealer`) signs the output before it appears, with its container tags.
     """
     job = job or ClipJob()
     timings: dict[str, float] = {}
@@ -280,7 +283,8 @@ def restore_clip(
         if prepared is not None and prepared.rewritten:
             frames = ((i, prepared.finish(f)) for i, f in frames)
         result = encode_stream(info, frames, output_url, settings=job.settings, fmt=fmt, blend=job.blend,
-                               progress=stitch_progress, streams_from=carrier)
+                               progress=stitch_progress, streams_from=carrier,
+                               tags=getattr(seal, "tags", None), seal=seal)
         timings["stitch"] = time.perf_counter() - t1
     finally:
         producer.close()
