@@ -199,4 +199,26 @@ print(f"{len(segments)} segment(s) on {', '.join(devices) or 'unknown devices'};
 
 # COMMAND ----------
 
+# MAGIC %md ## 5. What the file says about itself
+# MAGIC The signed C2PA manifest inside the output (or its `.c2pa` sidecar), read back from the file and
+# MAGIC validated against its bytes, as `seedvr-verify` does; the row records its label and digest.
+
+# COMMAND ----------
+
+from seedvr.provenance.verify import verify  # noqa: E402
+
+if row.get("disclosed"):
+    checked = verify(row["output_uri"])
+    disclosure = pd.DataFrame({"field": ["recorded", "manifest label (row)", "manifest label (file)", "verifies",
+                                         "signer"],
+                               "value": [row.get("disclosure"), row.get("manifest_label"), checked.label,
+                                         checked.ok, row.get("disclosure_signer")]})
+    show(disclosure, limit=len(disclosure))
+    print("\n".join(checked.lines()))
+else:
+    checked = None
+    print(f"no signed provenance in this output (disclosure: {row.get('disclosure') or 'not recorded'})")
+
+# COMMAND ----------
+
 engine.stop()  # stops only an engine this notebook started (never the Databricks session)

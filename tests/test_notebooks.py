@@ -148,6 +148,7 @@ def test_results_explorer_writes_the_plots_and_shows_provenance(nb_spark: Any, c
     assert prov["video_id"] == first and prov["run_id"] and prov["config_hash"] and prov["engine"] == "sail"
     found = dict(zip(ns["archive"]["field"], ns["archive"]["value"], strict=True))  # the archive analysis
     assert found["scan type"] == "progressive" and found["applied"] == "nothing: restored as stored"
+    assert ns["checked"].ok and ns["checked"].label == ns["row"]["manifest_label"]  # the file's own manifest
 
 
 def test_results_explorer_names_an_unknown_video(nb_spark: Any, catalog: SimpleNamespace,
