@@ -63,8 +63,8 @@ SAMPLING_SEEDVR = SamplingConfig(steps=50, cfg_scale=6.5, cond_noise_scale=0.1)
 class WeightFiles:
     """File names inside a weights folder; the first name that exists wins.
 
-    The official files are fp32 `.pth`; the fp16 `.safetensors` names are the community conversions
-    (same keys) published for SeedVR2.
+    The official files are fp32 `.pth`; the fp16 and fp8 `.safetensors` and the `.gguf` names are the
+    community conversions (same keys) published for SeedVR2, in order of decreasing precision.
     """
 
     dit: tuple[str, ...]
@@ -135,11 +135,15 @@ PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
         _released("seedvr2-3b", "SeedVR2 3B, one step", DIT_3B, "dit_3b", SAMPLING_SEEDVR2,
-                  ("seedvr2_ema_3b.pth", "seedvr2_ema_3b_fp16.safetensors")),
+                  ("seedvr2_ema_3b.pth", "seedvr2_ema_3b_fp16.safetensors", "seedvr2_ema_3b_fp8_e4m3fn.safetensors",
+                   "seedvr2_ema_3b-Q8_0.gguf", "seedvr2_ema_3b-Q4_K_M.gguf")),
         _released("seedvr2-7b", "SeedVR2 7B, one step", DIT_7B, "dit_7b", SAMPLING_SEEDVR2,
-                  ("seedvr2_ema_7b.pth", "seedvr2_ema_7b_fp16.safetensors")),
+                  ("seedvr2_ema_7b.pth", "seedvr2_ema_7b_fp16.safetensors",
+                   "seedvr2_ema_7b_fp8_e4m3fn_mixed_block35_fp16.safetensors", "seedvr2_ema_7b-Q4_K_M.gguf")),
         _released("seedvr2-7b-sharp", "SeedVR2 7B sharper variant, one step", DIT_7B, "dit_7b",
-                  SAMPLING_SEEDVR2, ("seedvr2_ema_7b_sharp.pth", "seedvr2_ema_7b_sharp_fp16.safetensors")),
+                  SAMPLING_SEEDVR2, ("seedvr2_ema_7b_sharp.pth", "seedvr2_ema_7b_sharp_fp16.safetensors",
+                   "seedvr2_ema_7b_sharp_fp8_e4m3fn_mixed_block35_fp16.safetensors",
+                   "seedvr2_ema_7b_sharp-Q4_K_M.gguf")),
         _released("seedvr-3b", "SeedVR 3B, 50 steps with CFG", DIT_3B, "dit_3b", SAMPLING_SEEDVR,
                   ("seedvr_ema_3b.pth",)),
         _released("seedvr-7b", "SeedVR 7B, 50 steps with CFG", DIT_7B, "dit_7b", SAMPLING_SEEDVR,

@@ -94,12 +94,14 @@ class ClipRestorer:
         vae_tiling: VAETiling | int | tuple[int, int] | Mapping[str, int] | None = None,
         cache_dir: str | os.PathLike | None = None,
         compile: str | bool = "auto",
+        fp8: str = "dequantize",
         **overrides: Any,
     ) -> ClipRestorer:
         """Load a preset; `weights` is a folder (local or URL), a DiT file, or a {component: file} map.
 
         `compile`: "auto" (torch.compile on CUDA, eager on CPU), "on" or "off" (seedvr.models.compile).
         Keyword `overrides` replace sampling values (steps, cfg_scale, cond_noise_scale, color_fix, ...).
+        `fp8="on_the_fly"` keeps the Linear weights of a float8 DiT file in fp8 (half the memory of bf16).
         """
         preset = get_preset(preset)
         tiling = coerce_tiling(vae_tiling)  # validate before the (slow) load
@@ -113,7 +115,8 @@ class ClipRestorer:
         dtype = dtype or default_dtype(dev)
         resolve_attention(attention, dev, dtype)
         compiled = resolve_compile(compile, dev).enabled  # an impossible "on" fails before the load
-        models = load_models(preset, weights, device=dev, dtype=dtype, attention=attention, cache_dir=cache_dir)
+        models = load_models(preset, weights, device=dev, dtype=dtype, attention=attention, cache_dir=cache_dir,
+                             fp8=fp8)
         return cls(preset, models, device=dev, dtype=dtype, attention=attention,
                    vae_tiling=tiling, compile=compiled)
 

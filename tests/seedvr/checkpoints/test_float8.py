@@ -92,3 +92,15 @@ def test_bad_scales_are_one_line_errors_naming_the_file(edit, match):
 def test_unknown_fp8_mode_is_refused():
     with pytest.raises(ConfigError, match="fp8 must be one of dequantize, on_the_fly"):
         load_models("tiny-v2", fp8="keep")
+
+
+def test_mixed_files_keep_their_fp16_blocks_as_plain_linears(tmp_path, tiny, inputs):
+    # The community 7B fp8 files keep their last block in fp16.
+    state = {k: v.half() if k.startswith("blocks.3.") else v.to(torch.float8_e4m3fn)
+             for k, v in tiny.dit.state_dict().items()}
+    dit = load_models("tiny-v2", _folder(tmp_path, tiny, state), dtype=torch.bfloat16, fp8="on_the_fly").dit
+    assert isinstance(dit.blocks[0].attn.proj_qkv.vid, Float8Linear)
+    assert type(dit.blocks[3].attn.proj_qkv.all) is torch.nn.Linear
+    assert dit.blocks[3].attn.proj_qkv.all.weight.dtype == torch.bfloat16
+    with torch.no_grad():
+        assert torch.isfinite(dit(*inputs)).all()
