@@ -89,6 +89,8 @@ class RestoreReport:
     mlflow_run_id: str | None = None
     # The thread budget of a restore task on this machine (seedvr.threads), recorded in MLflow.
     threads: dict[str, int] = field(default_factory=dict)
+    # How outputs are signed: "disabled", "configured" or "test certificate" (recorded in MLflow).
+    disclosure: str = "disabled"
     # Set by a dry run: what the run would do (nothing was restored or written).
     dry_run: DryRun | None = None
 
@@ -157,6 +159,8 @@ def run_restore(
         # Seconds, before any task: a typo'd preset or missing weights must not fail a whole wave.
         validate_model(cfg)
         signing = signing_refs(cfg, log) if not dry_run else None
+        if signing is not None:
+            report.disclosure = "test certificate" if signing.test_only else "configured"
         ensure_tables(spark, tables)
         check_output_writable(cfg.storage.output_root)
         if not dry_run:

@@ -90,3 +90,19 @@ def ensure_test_chain(folder: str | os.PathLike[str]) -> tuple[str, str]:
             f.write(data)
         os.replace(tmp, path)
     return str(key_path), str(chain_path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m seedvr.provenance.test_certificate FOLDER`: write a test key and chain (for a dev scope)."""
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m seedvr.provenance.test_certificate",
+                                description="Write a self-signed test signing key and chain (for testing only).")
+    p.add_argument("folder")
+    key, chain = ensure_test_chain(p.parse_args(argv).folder)
+    print(f"{key}\n{chain}\nfor testing only: files signed with it say so")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

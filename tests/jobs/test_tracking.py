@@ -48,6 +48,8 @@ def test_one_run_with_params_metrics_and_artifacts(spark, make_video, tmp_path) 
     p, m = run.data.params, run.data.metrics
     assert p["preset"] == "identity" and p["config_hash"] == rep.config_hash and p["engine"] == "sail"
     assert not any(k in p for k in ("aws_secret_access_key", "token"))
+    # How outputs were signed is recorded; where the key is, never (no "signing_key" param, no PEM).
+    assert p["disclosure"] == "test certificate" and not any("BEGIN" in str(v) for v in p.values())
     # The thread budget of a restore task: one restore at a time per device; torch pinned by the config.
     assert p["threads.tasks"] == "1" and p["threads.torch"] == "1" and int(p["threads.cores"]) >= 1
     assert m["videos_ok"] == 2 and m["segments_restored"] == 4 and m["frames_per_s_per_gpu"] > 0
