@@ -9,6 +9,7 @@ from jobs.catalog.register import ingest
 from jobs.restore.pipeline import run_restore
 from jobs.restore.selection import make_selection
 from jobs.tables import ensure_tables, table_refs
+from seedvr.provenance.verify import verify
 from seedvr.video.probe import probe
 from tests.jobs.helpers import make_catalog, tiny_config
 
@@ -32,6 +33,9 @@ def test_restore_on_s3(spark, make_video, tmp_path, s3_bucket, moto_s3) -> None:
         if r.status == "ok":
             assert r.output_uri.startswith(f"s3://{s3_bucket}/outputs/videos/")
             assert fs.exists(r.output_uri) and probe(r.output_uri).num_frames == 9
+            # Signed on the object store too (source read through s3fs), and verifiable by its URL.
+            v = verify(r.output_uri)
+            assert v.ok and v.label == r.manifest_label and v.restoration["source"]["uri"] == r.uri
     assert fs.exists(f"{s3_bucket}/tables/restorations/_delta_log")
     # Idempotent on S3 too.
     assert ingest(spark, cfg, tables, source=f"s3://{s3_bucket}/incoming/", run_id="i2").unchanged == 3
