@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from jobs.databricks import sizing
+from seedvr import defaults
 from seedvr.checkpoints.presets import get_preset
 from seedvr.errors import ConfigError
 
@@ -47,6 +48,8 @@ class Preflight:
     gpus_per_node: int
     gpu_slots: int
     min_gpu_memory_gb: float
+    # The memory model's segment length and VAE tiling for one GPU of the node, at 720p (None: no model).
+    memory_plan: str | None = None
 
 
 def _empty(value: object) -> bool:
@@ -132,8 +135,10 @@ def run_checks(args: argparse.Namespace) -> Preflight:
         check_weights(args.preset, args.weights)
     if not _empty(args.source):
         check_source(args.source)
+    node = sizing.get_node_type(args.node_type)
+    plan = sizing.segment_plan(args.preset, node.gpu_memory_gb, segment_frames=args.segment_frames)
     return Preflight(args.preset, args.node_type, args.gpus_per_node, args.gpu_slots,
-                     get_preset(args.preset).min_gpu_memory_gb)
+                     get_preset(args.preset).min_gpu_memory_gb, plan.describe() if plan else None)
 
 
 # Bundle-level permission levels (the CLI maps CAN_RUN to CAN_MANAGE_RUN on jobs).
@@ -213,6 +218,8 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--" + name.replace("_", "-"), dest=name, default=None)
     p.add_argument("--require", type=lambda s: [x.strip() for x in s.split(",") if x.strip()], default=[],
                    help="comma-separated job parameters that must be set (e.g. date_from,date_to)")
+    p.add_argument("--segment-frames", type=int, default=defaults.SEGMENT_FRAMES,
+                   help="segment length the memory plan starts from (4n+1)")
     p.add_argument("--no-check-weights", dest="check_weights", action="store_false")
     p.add_argument("--job-run-id", default=None, help="{{job.run_id}}, echoed for the run log")
     return p
@@ -227,6 +234,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.exit(2, f"preflight failed: {exc}\n")
     print(f"preflight ok: preset {found.preset} (~{found.min_gpu_memory_gb:g} GB) on {found.node_type} "
           f"x{found.gpus_per_node} GPU, {found.gpu_slots} GPU slot(s), run {args.job_run_id or '-'}")
+    if found.memory_plan:
+        print(f"memory plan per GPU at 720p: {found.memory_plan}")
     return 0
 
 

@@ -3,6 +3,9 @@
 A preset that does not fit its node type fails only after minutes of cluster start and model load,
 with an out-of-memory error deep in the DiT. The check here runs first, on the driver, and names the
 node types that would fit. `python -m jobs.databricks.sizing` prints the sizing table of the README.
+
+The memory a preset needs comes from the memory model (`seedvr.memory.plan`): weights plus the largest
+phase of a segment. `segment_plan` picks the segment length and VAE tiling a node's GPU holds.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from seedvr import defaults
 from seedvr.checkpoints.presets import PRESETS, get_preset
 from seedvr.errors import ConfigError
+from seedvr.memory.plan import MemoryPlan, plan_segment
 
 # Where a Databricks cluster reports its worker node type.
 CLUSTER_NODE_TYPE_CONF = "spark.databricks.clusterUsageTags.clusterNodeType"
@@ -112,6 +117,18 @@ def check_preset_fits(preset: str, node_type: str, *, gpu_memory_gb: float | Non
     return node
 
 
+def segment_plan(preset: str, gpu_memory_gb: float, *, height: int = 720, width: int = 1280,
+                 segment_frames: int = defaults.SEGMENT_FRAMES) -> MemoryPlan | None:
+    """The longest segment (at most `segment_frames`) and largest VAE tile that fit one GPU of
+    `gpu_memory_gb` nominal GB (its usable part) at height x width; None for presets without a model."""
+    p = get_preset(preset)
+    if p.dit is None:
+        return None
+    budget = int(gpu_memory_gb * USABLE_FRACTION * 1e9)
+    return plan_segment(p.dit, p.vae, height, width, budget, max_frames=segment_frames,
+                        cfg_guidance=p.sampling.cfg_scale != 1.0)
+
+
 def cluster_node_type(spark: Any) -> str | None:
     """The worker node type of the Databricks cluster behind `spark`; None on other engines."""
     if not os.environ.get("DATABRICKS_RUNTIME_VERSION"):
@@ -159,6 +176,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ConfigError as exc:
             parser.exit(2, f"error: {exc}\n")
         print(f"{args.preset} fits {node.name} ({node.gpus} x {node.gpu} {node.gpu_memory_gb} GB)")
+        plan = segment_plan(args.preset, node.gpu_memory_gb)
+        if plan is not None:
+            print(f"memory plan per GPU: {plan.describe()}")
     else:
         print(sizing_markdown())
     return 0

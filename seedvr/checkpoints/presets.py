@@ -75,8 +75,8 @@ class WeightFiles:
 
 # Parameter counts of the released checkpoints (also checked against the built models in tests).
 _PARAMS = {"dit_3b": 3_391_476_448, "dit_7b": 8_239_608_232, "vae": 250_648_227}
-# Activations of one ~45-frame 720p segment (DiT windows + tiled VAE decode), in GiB, rounded up.
-_WORKING_SET_GB = {"dit_3b": 12.0, "dit_7b": 16.0}
+# What `min_gpu_memory_gb` is sized for: the default 45-frame segment at 720p (seedvr.defaults).
+SIZING_FRAMES, SIZING_HW = 45, (720, 1280)
 
 
 @dataclass(frozen=True)
@@ -103,16 +103,17 @@ class Preset:
 
     @property
     def min_gpu_memory_gb(self) -> float:
-        """Rough GPU memory to run at 720p: bf16 weights of DiT and VAE plus a working set.
-
-        For cluster sizing, not a guarantee; the VAE retries with smaller tiles when short on memory.
-        """
+        """GPU memory (GB, rounded up) to run 45-frame segments at 720p in bf16 with the smallest VAE
+        tiles: weights plus the largest phase, from the memory model (`seedvr.memory.plan.min_budget`)."""
         if self.dit is None:
             return 0.0
         if self.architecture is None:
             return 1.0
-        weights = (_PARAMS[self.architecture] + _PARAMS["vae"]) * 2 / 2**30
-        return float(math.ceil(weights + _WORKING_SET_GB[self.architecture]))
+        from seedvr.memory.plan import min_budget
+
+        h, w = SIZING_HW
+        need = min_budget(self.dit, self.vae, SIZING_FRAMES, h, w, cfg_guidance=self.sampling.cfg_scale != 1.0)
+        return float(math.ceil(need / 1e9))
 
     def with_sampling(self, **overrides: object) -> Preset:
         """A copy with some sampling values replaced, e.g. `with_sampling(steps=25, color_fix="adain")`."""

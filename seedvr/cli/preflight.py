@@ -108,6 +108,9 @@ class Plan:
     problems: tuple[str, ...] = ()
     # What the archive analysis found and what the preparation will do (None: --archive off).
     archive: dict[str, Any] | None = None
+    # The memory model's prediction (seedvr.memory.plan): (MemoryPlan, where the budget came from) for a
+    # stated or detected GPU memory, a SegmentMemory of the requested segment without one, None: no model.
+    gpu_plan: Any = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -115,7 +118,8 @@ class Plan:
             "target": self.target, "model": self.model,
             "segments": {"count": self.segments, "frames": self.segment_frames, "context_frames": self.context_frames,
                          "last_frames": self.last_segment_frames},
-            "memory": {"decoded_window_bytes": self.window_bytes, "model_gpu_gb": self.model_memory_gb},
+            "memory": {"decoded_window_bytes": self.window_bytes, "model_gpu_gb": self.model_memory_gb,
+                       **_gpu_plan_dict(self.gpu_plan)},
             "ok": not self.problems, "problems": list(self.problems), "archive": self.archive,
         }
 
@@ -124,7 +128,7 @@ class Plan:
         w, h = self.output_size
         mem = f"decoded input window {_size(self.window_bytes)} (host)"
         if self.model_memory_gb:
-            mem += f"; model about {self.model_memory_gb:g} GB of GPU memory at 720p (a rough sizing figure)"
+            mem += f"; model about {self.model_memory_gb:g} GB of GPU memory at 720p (memory model, 45-frame segments)"
         elif self.model.get("preset") == "identity":
             mem += "; no model"
         m = self.model
@@ -139,9 +143,35 @@ class Plan:
             f"  segments  {self.segments} of up to {self.segment_frames} frames with {self.context_frames} "
             f"context frames (last one {self.last_segment_frames} frames)",
             f"  memory    {mem}",
+            *_gpu_plan_lines(self.gpu_plan),
             *_archive_lines(self.archive),
             *(f"  problem   {p}" for p in self.problems),
         ]
+
+
+def _gpu_plan_lines(gpu_plan: Any) -> list[str]:
+    if gpu_plan is None:
+        return []
+    if isinstance(gpu_plan, tuple):
+        plan, source = gpu_plan
+        return [f"  gpu       {plan.describe()} ({source})"]
+    tiles = f"VAE tiles {gpu_plan.tiling.tile_px}/{gpu_plan.tiling.overlap_px} px" if gpu_plan.tiling else "VAE untiled"
+    return [f"  gpu       predicted peak {gpu_plan.peak / 2**30:.1f} GiB ({gpu_plan.peak_phase}) for "
+            f"{gpu_plan.frames}-frame segments at {gpu_plan.width}x{gpu_plan.height}, {tiles}; no GPU memory "
+            "stated or detected (--gpu-memory 24GiB plans the segment length and tiling for it)"]
+
+
+def _gpu_plan_dict(gpu_plan: Any) -> dict[str, Any]:
+    if gpu_plan is None:
+        return {}
+    plan, source = gpu_plan if isinstance(gpu_plan, tuple) else (None, None)
+    m = plan.memory if plan is not None else gpu_plan
+    out = {"predicted_peak_bytes": m.peak, "peak_phase": m.peak_phase, "resident_bytes": m.resident,
+           "phase_bytes": dict(m.phases), "segment_frames": m.frames,
+           "vae_tiling": [m.tiling.tile_px, m.tiling.overlap_px] if m.tiling else None}
+    if plan is not None:
+        out.update(gpu_memory_bytes=plan.budget, gpu_memory_source=source, fits=plan.fits)
+    return out
 
 
 def _archive_lines(archive: dict[str, Any] | None) -> list[str]:

@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     o = p.add_argument_group("run")
     o.add_argument("--dry-run", action="store_true", help="check everything and print the plan (source, output "
                                                           "size, segments, memory) without loading the model")
+    o.add_argument("--gpu-memory", default=None, metavar="SIZE",
+                   help="GPU memory to plan segments and VAE tiles for, e.g. 24GiB or 80GB (default: the free "
+                        "memory of the CUDA device when there is one); the plan picks the longest segment up to "
+                        "--segment-frames and the largest tile predicted to fit")
     o.add_argument("--threads", default="auto", metavar="auto|all|N",
                    help="torch threads: auto (the default: seedvr.threads' budget for one model on this "
                         "process's cores, which containers and taskset narrow), all (the libraries' own "
@@ -155,11 +159,60 @@ def _model_summary(args: argparse.Namespace, s: dict[str, Any]) -> dict[str, Any
         return {"preset": p.name}
     weights = args.weights or ("missing" if p.needs_weights else "seeded random")
     return {"preset": p.name, "weights": weights, "dtype": s["dtype"] or "auto",
-            "attention": args.attention, "color fix": args.color_fix, "vae tile": s["vae_tile"] or "auto",
+            "attention": args.attention, "color fix": args.color_fix, "vae tile": _tile_text(s["vae_tile"]),
             "seed": args.seed}
 
 
-def _plan(args: argparse.Namespace, s: dict[str, Any], info: Any, segments: list, archive: Any = None) -> Any:
+def _gpu_budget(args: argparse.Namespace) -> tuple[int | None, str]:
+    """Bytes to plan for and where the figure comes from: --gpu-memory, else the CUDA device's free memory."""
+    from seedvr.memory.plan import parse_memory
+
+    if args.gpu_memory:
+        try:
+            return parse_memory(args.gpu_memory), "--gpu-memory"
+        except ValueError as exc:
+            raise ConfigError(f"--gpu-memory: {exc}") from None
+    import torch
+
+    if (args.device or "cuda").startswith("cuda") and torch.cuda.is_available():
+        device = torch.device(args.device or "cuda")
+        return int(torch.cuda.mem_get_info(device)[0]), f"free on {device}"
+    return None, ""
+
+
+def _memory_plan(args: argparse.Namespace, s: dict[str, Any], out_hw: tuple[int, int],
+                 in_hw: tuple[int, int]) -> Any:
+    """The memory model's plan (seedvr.memory.plan) for the output size: a `MemoryPlan` for a stated or
+    detected budget, else the `SegmentMemory` of the requested segment; None without a model."""
+    from seedvr.memory import plan as mp
+    from seedvr.restorer.clip import coerce_tiling
+
+    p = s["preset"]
+    if p.is_identity:
+        return None
+    budget, source = _gpu_budget(args)
+    e = mp.dtype_bytes(s["dtype"]) if s["dtype"] else (2 if budget is not None else 4)
+    kw = {"e": e, "backend": "sdpa" if args.attention == "sdpa" else "flash",
+          "cfg_guidance": p.sampling.cfg_scale != 1.0, "input_hw": in_hw}
+    tiling = coerce_tiling(s["vae_tile"]) if s["vae_tile"] else "auto"
+    h, w = out_hw
+    if budget is None:
+        return mp.segment_memory(p.dit, p.vae, args.segment_frames, h, w,
+                                 tiling=None if tiling == "auto" else tiling, **kw)
+    plan = mp.plan_segment(p.dit, p.vae, h, w, budget, max_frames=args.segment_frames,
+                           min_frames=args.context_frames + 1, tiling=tiling, **kw)
+    return plan, source
+
+
+def _tile_text(tile: Any) -> Any:
+    """A tile flag (px or None: auto) or a planned `VAETiling`, as the plan prints it."""
+    if hasattr(tile, "tile_px"):
+        return f"{tile.tile_px}/{tile.overlap_px} px (planned)"
+    return tile or "auto"
+
+
+def _plan(args: argparse.Namespace, s: dict[str, Any], info: Any, segments: list, archive: Any = None,
+          memory: Any = None) -> Any:
     from seedvr.cli.preflight import Plan
     from seedvr.video.decode import window_bytes
     from seedvr.video.prepared import output_size
@@ -173,7 +226,7 @@ def _plan(args: argparse.Namespace, s: dict[str, Any], info: Any, segments: list
                 last_segment_frames=segments[-1].window_frames,
                 window_bytes=window_bytes(info, max(sg.window_frames for sg in segments)),
                 model_memory_gb=gb or None, problems=tuple(s["problems"]),
-                archive=archive.to_dict() if archive is not None else None)
+                archive=archive.to_dict() if archive is not None else None, gpu_plan=memory)
 
 
 def _load(args: argparse.Namespace, s: dict[str, Any]) -> Any:
@@ -214,8 +267,19 @@ def run(args: argparse.Namespace, cancel: threading.Event | None = None,
         rate = archive.preparation.rate if archive.preparation is not None else 1
         frames = max(1, int(info.num_frames * rate))
         cuts = tuple(sorted({min(frames - 1, int(c * rate)) for c in archive.cuts} - {0}))
+    from seedvr.video.prepared import output_size
+
+    out_w, out_h = output_size(archive.preparation if archive is not None else None, s["target"],
+                               info.height, info.width)
+    memory = _memory_plan(args, s, (out_h, out_w), (info.height, info.width))
+    # The plan comes first: a budget that cannot hold the requested segment gets shorter segments and
+    # the tiling predicted to fit; the VAE's out-of-memory retry stays the fallback.
+    if isinstance(memory, tuple) and memory[0].fits:
+        args.segment_frames = memory[0].segment_frames
+        if s["vae_tile"] is None:
+            s["vae_tile"] = memory[0].tiling
     segments = plan_segments(frames, args.segment_frames, args.context_frames, cuts)
-    plan = _plan(args, s, info, segments, archive)
+    plan = _plan(args, s, info, segments, archive, memory)
     if args.dry_run:
         return {"dry_run": True, "plan": plan}
     report = make_progress(PROG, quiet=args.quiet, interval_s=s["progress_interval"])

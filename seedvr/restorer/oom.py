@@ -1,4 +1,9 @@
-"""Retry a VAE call with smaller spatial tiles when the accelerator runs out of memory."""
+"""Retry a VAE call with smaller spatial tiles when the accelerator runs out of memory.
+
+The tiling is planned first, from the memory model (`planned_tiling`, `seedvr.memory.plan`): callers start
+with the tiling predicted to fit the free memory, and this retry is only the fallback for what the model
+does not see (another process on the GPU, fragmentation).
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ from typing import TypeVar
 import torch
 
 from seedvr.errors import OutOfMemoryError
+from seedvr.models.vae.config import VAEConfig
 from seedvr.models.vae.tiling import VAETiling
 
 log = logging.getLogger(__name__)
@@ -28,6 +34,23 @@ def next_tiling(current: VAETiling | None, frame_hw: tuple[int, int]) -> VAETili
     while tiling is not None and tiling.tile_px >= max(frame_hw):
         tiling = tiling.smaller()
     return tiling
+
+
+def planned_tiling(vae: VAEConfig, frames: int, frame_hw: tuple[int, int], dtype_bytes: int,
+                   free_bytes: int) -> VAETiling | None:
+    """The largest tiling (untiled first, then `next_tiling`'s sequence) whose predicted encode and
+    decode peaks fit `free_bytes` less the reserve; the smallest tiling when none does."""
+    from seedvr.memory.plan import RESERVE_FRACTION
+    from seedvr.memory.vae import vae_peak
+
+    usable = free_bytes * (1 - RESERVE_FRACTION)
+    tiling: VAETiling | None = None
+    while True:
+        need = max(vae_peak(vae, op, frames, *frame_hw, dtype_bytes, tiling).bytes for op in ("encode", "decode"))
+        smaller = next_tiling(tiling, frame_hw)
+        if need <= usable or smaller is None:
+            return tiling
+        tiling = smaller
 
 
 def free_accelerator_memory() -> None:

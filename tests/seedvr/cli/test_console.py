@@ -252,7 +252,7 @@ def test_dry_run_without_weights_shows_the_plan_and_the_problem(clip_41: str, tm
     so the dry run shows both and exits as that run would (2)."""
     proc = _clip(clip_41, str(tmp_path / "out.mp4"), "--dry-run", tmp=str(tmp_path))
     assert proc.returncode == 2
-    assert "preset seedvr2-3b, weights missing" in proc.stdout and "19 GB of GPU memory" in proc.stdout
+    assert "preset seedvr2-3b, weights missing" in proc.stdout and "13 GB of GPU memory" in proc.stdout
     assert "  problem   preset seedvr2-3b needs --weights" in proc.stdout
     lines = _lines(proc.stderr)
     assert len(lines) == 1 and "needs --weights" in lines[0] and "--preset tiny-v2" in lines[0]
