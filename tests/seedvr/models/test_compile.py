@@ -98,6 +98,5 @@ def test_inductor_matches_eager_within_fp32_tolerance() -> None:
     compile_vae(vae_c)
     x = torch.rand(1, 3, 9, 32, 48, generator=torch.Generator().manual_seed(1)) * 2 - 1
     with torch.inference_mode():
-        for shape in [(2, 6, 8), (3, 8, 12)]:
-            assert _rel(dit_c(*_dit_inputs(*shape)), dit(*_dit_inputs(*shape))) < 1e-5
+        assert _rel(dit_c(*_dit_inputs(2, 6, 8)), dit(*_dit_inputs(2, 6, 8))) < 1e-5
         assert _rel(vae_c.encode_moments(x), vae.encode_moments(x)) < 1e-5
