@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q -U pip
 	$(PY) -m pip install -q "torch==2.13.0" || $(PY) -m pip install -q "torch>=2.4,<2.14"
-	$(PY) -m pip install -q -c constraints.txt -e ".[local,dev,niqe,shots]"
+	$(PY) -m pip install -q -c constraints.txt -e ".[local,dev,niqe,shots,gguf]"
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -7,15 +7,18 @@ hours of GPU work. The tasks receive references (paths, URLs, env:NAME), never k
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from jobs.config import JobConfig
 from seedvr.errors import ConfigError
 from seedvr.provenance.signing import SigningRefs, load_credential
 
+TEST_CERTIFICATE_NOTE = ("signing outputs with a self-signed TEST certificate (for testing only; set "
+                         "disclosure.signing_key and certificate_chain to publish)")
 
-def signing_refs(cfg: JobConfig, log: Any = print) -> SigningRefs | None:
-    """None when disclosure is off; else checked references to the key and chain."""
+
+def signing_refs(cfg: JobConfig) -> SigningRefs | None:
+    """None when disclosure is off; else checked references to the key and chain (`test_only` when they
+    are the generated test certificate: the caller says so once there is something to sign)."""
     d = cfg.disclosure
     if not d.enabled:
         return None
@@ -32,7 +35,5 @@ def signing_refs(cfg: JobConfig, log: Any = print) -> SigningRefs | None:
         from seedvr.provenance.test_certificate import ensure_test_chain
 
         key, chain = ensure_test_chain(os.path.join(cfg.storage.work_dir, "signing"))
-        log("signing outputs with a self-signed TEST certificate (for testing only; set disclosure.signing_key "
-            "and certificate_chain to publish)")
     cred = load_credential(key, chain, timestamp_url=d.timestamp_url)
     return SigningRefs(key=key, chain=chain, timestamp_url=d.timestamp_url, test_only=cred.test_only)

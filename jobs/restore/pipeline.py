@@ -26,7 +26,7 @@ import pandas as pd
 from jobs.config import JobConfig, config_hash
 from jobs.provenance import Provenance, make_provenance, new_run_id
 from jobs.restore import progress_bars
-from jobs.restore.disclosure import signing_refs
+from jobs.restore.disclosure import TEST_CERTIFICATE_NOTE, signing_refs
 from jobs.restore.dry_run import DryRun, estimate
 from jobs.restore.prepare import Prepared, apply_overrides, prepare_sources
 from jobs.restore.reduce import reduce_videos
@@ -158,7 +158,7 @@ def run_restore(
     with _timed(report, "setup"):
         # Seconds, before any task: a typo'd preset or missing weights must not fail a whole wave.
         validate_model(cfg)
-        signing = signing_refs(cfg, log) if not dry_run else None
+        signing = signing_refs(cfg) if not dry_run else None
         if signing is not None:
             report.disclosure = "test certificate" if signing.test_only else "configured"
         ensure_tables(spark, tables)
@@ -188,6 +188,8 @@ def run_restore(
         report.wall_s = time.perf_counter() - t_start
         return report
     log(f"selected {len(sel_pdf)} videos ({selection.describe()}), config {chash}")
+    if signing is not None and signing.test_only:
+        log(TEST_CERTIFICATE_NOTE)
 
     restoration_rows: list[dict[str, Any]] = []
     # 2. videos whose probe failed get a failed restoration row at once.
