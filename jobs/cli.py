@@ -102,7 +102,8 @@ def _model_flags(args: argparse.Namespace) -> dict[str, Any]:
         out["model.dtype"] = dtype  # "auto" too: it replaces a dtype the profile sets
     for flag, attr, path, choices in (("--attention", "attention", "model.attention", defaults.ATTENTIONS),
                                       ("--color-fix", "color_fix", "model.colour_fix", defaults.COLOR_FIXES),
-                                      ("--compile", "compile", "model.compile", defaults.COMPILES)):
+                                      ("--compile", "compile", "model.compile", defaults.COMPILES),
+                                      ("--fp8", "fp8", "model.fp8", defaults.FP8_MODES)):
         value = _nz(getattr(args, attr, None))
         if value is not None:
             defaults.check_choice(flag, value, choices)

@@ -129,6 +129,10 @@ class ModelConfig(_Frozen):
     # compiled output equals eager within the dtype's rounding, like the attention backend, so switching it
     # must neither invalidate finished segments nor give one restoration two identities.
     compile: Literal["auto", "on", "off"] = defaults.COMPILE
+    # float8 checkpoints: dequantised at load, or kept fp8 in the DiT's Linear layers (half the weight memory
+    # of bf16). Not part of the hash: the weights identity already names the fp8 file, and both modes
+    # compute the same dequantised values.
+    fp8: Literal["dequantize", "on_the_fly"] = defaults.FP8
     target: TargetConfig = Field(default_factory=TargetConfig)
     seed: int = defaults.SEED
     colour_fix: Literal["wavelet", "adain", "none"] | None = defaults.COLOR_FIX

@@ -42,6 +42,8 @@ ATTENTION = "auto"
 VAE_TILE: int | None = None
 COLOR_FIX = "wavelet"
 COMPILE = "auto"
+# float8 DiT files: dequantised to the compute dtype at load, or kept fp8 and dequantised per layer call.
+FP8 = "dequantize"
 DEVICE: str | None = None
 BLEND = "hann"
 
@@ -50,6 +52,7 @@ _DTYPE_ALIASES = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp3
 ATTENTIONS = ("auto", "flash", "sdpa")
 COLOR_FIXES = ("wavelet", "adain", "none")
 COMPILES = ("auto", "on", "off")
+FP8_MODES = ("dequantize", "on_the_fly")
 
 # Named resolutions are display heights (the shorter side): "1080p" is 1920x1080 for 16:9 material and
 # 1440x1080 for 4:3, whatever the storage geometry; the sizes below are their 16:9 frames.

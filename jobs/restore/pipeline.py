@@ -410,6 +410,8 @@ def _model_options(cfg: JobConfig) -> dict[str, Any]:
     if cfg.model.vae_tile is not None:
         opts["vae_tiling"] = cfg.model.vae_tile
     opts["compile"] = cfg.model.compile
+    if cfg.model.fp8 != "dequantize":
+        opts["fp8"] = cfg.model.fp8
     return opts
 
 

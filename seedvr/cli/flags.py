@@ -27,6 +27,8 @@ HELP: dict[str, str] = {
                 "out-of-memory (default)",
     "compile": f"torch.compile of the DiT and VAE blocks: {', '.join(defaults.COMPILES)} (default: "
                f"{defaults.COMPILE}: on with CUDA, the first clip pays the compilation; off on CPU)",
+    "fp8": f"float8 checkpoints: {', '.join(defaults.FP8_MODES)} (default: {defaults.FP8}; on_the_fly keeps "
+           "the DiT's Linear weights in fp8, half the memory of bf16, dequantised at each call)",
     "color_fix": f"colour correction against the input: {', '.join(defaults.COLOR_FIXES)} "
                  f"(default: {defaults.COLOR_FIX})",
     "seed": f"run-level seed; each segment derives its own (default: {defaults.SEED})",
@@ -72,6 +74,8 @@ def add_model_flags(p: argparse.ArgumentParser, *, from_profile: bool = False) -
                    help=HELP["color_fix"], **choices(defaults.COLOR_FIXES))
     m.add_argument("--compile", type=t(str), default=d(defaults.COMPILE), help=HELP["compile"],
                    **choices(defaults.COMPILES))
+    m.add_argument("--fp8", type=t(str), default=d(defaults.FP8), help=HELP["fp8"],
+                   **choices(defaults.FP8_MODES))
     m.add_argument("--seed", type=t(int), default=d(defaults.SEED), help=HELP["seed"])
     m.add_argument("--device", type=t(str), default=defaults.DEVICE, help=HELP["device"])
     # Not an argparse mutually exclusive group: seedvr.defaults.target_spec refuses two of them in one

@@ -236,7 +236,7 @@ def _load(args: argparse.Namespace, s: dict[str, Any]) -> Any:
     if p.is_identity:
         return load_restorer(p)
     return load_restorer(p, args.weights, device=args.device, dtype=s["dtype"], attention=args.attention,
-                         vae_tiling=s["vae_tile"], color_fix=args.color_fix, compile=args.compile)
+                         vae_tiling=s["vae_tile"], color_fix=args.color_fix, compile=args.compile, fp8=args.fp8)
 
 
 def run(args: argparse.Namespace, cancel: threading.Event | None = None,

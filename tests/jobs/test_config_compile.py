@@ -1,4 +1,5 @@
-"""`model.compile`: parsed from profiles, flags and `--set`, passed to the restorer, outside the config hash."""
+"""`model.compile` and `model.fp8`: parsed from profiles, flags and `--set`, passed to the restorer, outside
+the config hash."""
 
 from __future__ import annotations
 
@@ -21,3 +22,20 @@ def test_compile_flag_reaches_the_restorer_options() -> None:
     cfg = config_from_args(p.parse_args(["--compile", "off"]))
     assert cfg.model.compile == "off"
     assert _model_options(cfg)["compile"] == "off"
+
+
+def test_fp8_mode_reaches_the_restorer_and_leaves_the_hash() -> None:
+    import pytest
+
+    from seedvr.errors import ConfigError
+
+    p = base_parser("seedvr-restore", "restore")
+    add_model_flags(p)
+    default = load_config(None)
+    cfg = config_from_args(p.parse_args(["--fp8", "on_the_fly", "--preset", "tiny-v2"]))
+    assert cfg.model.fp8 == "on_the_fly" and _model_options(cfg)["fp8"] == "on_the_fly"
+    assert "fp8" not in _model_options(config_from_args(p.parse_args(["--preset", "tiny-v2"])))
+    assert config_hash(cfg, "w") == config_hash(default.model_copy(update={"model": default.model.model_copy(
+        update={"preset": "tiny-v2"})}), "w")
+    with pytest.raises(ConfigError, match="--fp8"):
+        config_from_args(p.parse_args(["--fp8", "sometimes"]))
