@@ -89,6 +89,15 @@ def test_ingest_analyses_and_restore_keeps_segments_inside_shots(spark, tmp_path
     dv = restored[rows["dv"].video_id]
     assert (dv.out_width, dv.out_height) == (380, 240) and "square pixels" in dv.archive_applied
     assert (restored[rows["interlaced"].video_id].num_frames, ) == (60,)
+    # The signed manifest lists each preparation as its own action, before the restoration.
+    from seedvr.provenance.verify import stated_content
+
+    def actions(row) -> list[tuple[str, str]]:
+        acts = next(a for a in stated_content(row.output_uri)["assertions"] if a["label"] == "c2pa.actions.v2")
+        return [(x["action"], x.get("parameters", {}).get("name", "")) for x in acts["data"]["actions"]]
+
+    assert actions(ib)[:3] == [("c2pa.opened", ""), ("c2pa.filtered", "deinterlace"), ("c2pa.cropped", "crop_bars")]
+    assert ("c2pa.resized", "square_pixels") in actions(dv) and actions(dv)[-1][0] in ("c2pa.edited", "c2pa.transcoded")
     # Mezzanines are scratch too: freed with the segment files once the outputs are committed.
     assert not [f for f in (tmp_path / "outputs").rglob("*.mkv")]
     again = _run("jobs.restore.command", profile)

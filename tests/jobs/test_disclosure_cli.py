@@ -38,7 +38,7 @@ def _flip_video_byte(path: str) -> None:
 
 def test_restored_files_verify_and_a_tampered_one_does_not(spark, make_video, tmp_path) -> None:
     cfg, profile = _catalog(make_video, tmp_path, "signed")
-    run = _run("jobs.restore.command", "--profile", profile, "--no-mlflow")
+    run = _run("jobs.restore.command", "--profile", profile, "--no-mlflow", "--job-id", "123", "--job-run-id", "456")
     assert run.returncode == 0, run.stderr[-2000:]
     assert "2 restored, 1 failed" in run.stdout and "TEST certificate" in run.stdout
     rows = [r for r in table_refs(cfg.tables).restorations.read(spark).collect() if r.status == "ok"]
@@ -48,7 +48,8 @@ def test_restored_files_verify_and_a_tampered_one_does_not(spark, make_video, tm
     ok = _run("seedvr.cli.verify", *outs)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.count(": OK (Valid") == 2 and "2 of 2 verified" in ok.stdout
-    assert "TEST certificate" in ok.stdout and "run " in ok.stdout and "source " in ok.stdout
+    assert "TEST certificate" in ok.stdout and "source " in ok.stdout
+    assert f"run {rows[0].run_id}, job 123/456" in ok.stdout  # the Databricks job and run ids
 
     _flip_video_byte(outs[0])
     bad = _run("seedvr.cli.verify", *outs)
