@@ -50,11 +50,11 @@ def _resolve_url(url: str, info: VideoInfo) -> str:
 
 def iter_frames(url: str, start: int, stop: int, info: VideoInfo, *, threads: int = 0) -> Iterator[np.ndarray]:
     """Yield frames `start..stop-1` one at a time (H, W, 3), so callers can stream long ranges."""
-    for view in _iter_views(url, start, stop, info, threads=threads):
+    for view in iter_frame_views(url, start, stop, info, threads=threads):
         yield view.copy()
 
 
-def _iter_views(url: str, start: int, stop: int, info: VideoInfo, *, threads: int = 0) -> Iterator[np.ndarray]:
+def iter_frame_views(url: str, start: int, stop: int, info: VideoInfo, *, threads: int = 0) -> Iterator[np.ndarray]:
     """Like `iter_frames`, but each array may be a view into a decoder buffer valid until the next one."""
     _check_range(start, stop, info)
     src = _resolve_url(url, info)
@@ -167,7 +167,7 @@ def read_frames_isolated(url: str, start: int, stop: int, info: VideoInfo, limit
 
 def _fill(out: np.ndarray, url: str, start: int, stop: int, info: VideoInfo, threads: int) -> None:
     n = 0
-    for n, frame in enumerate(_iter_views(url, start, stop, info, threads=threads), start=1):
+    for n, frame in enumerate(iter_frame_views(url, start, stop, info, threads=threads), start=1):
         out[n - 1] = frame
     assert n == out.shape[0]
 

@@ -141,9 +141,17 @@ def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
                        dtype=str(dtype), size_bytes=size)
 
 
-def iter_segment(url: str, *, sha256: str | None = None) -> Iterator[np.ndarray]:
-    """Yield the frames of a segment file one by one; verify the checksum first when given."""
+def iter_segment(url: str, *, sha256: str | None = None, size_bytes: int | None = None) -> Iterator[np.ndarray]:
+    """Yield the frames of a segment file one by one; verify the checksum first when given.
+
+    `size_bytes` instead of `sha256` is the cheap check for a file this process wrote moments ago into its
+    own scratch folder (seedvr-clip): the atomic write already rules out a half-written file, and a full
+    hash pass would cost as much as reading it. Files from other tasks or runs are verified by digest.
+    """
     with local_copy(url) as path:
+        if size_bytes is not None and os.path.getsize(path) != size_bytes:
+            raise CorruptVideoError(f"{url}: segment file is {os.path.getsize(path)} bytes, {size_bytes} were written; "
+                                    "something else changed the scratch folder: run again")
         if sha256 is not None:
             actual = sha256_file(path)
             if actual != sha256:

@@ -21,7 +21,7 @@ import numpy as np
 
 from seedvr import defaults
 from seedvr.restorer.seeding import derive_seed
-from seedvr.video.decode import iter_frames
+from seedvr.video.decode import iter_frame_views
 from seedvr.video.encode import EncodeSettings, container_format
 from seedvr.video.info import VideoInfo
 from seedvr.video.intermediate import SegmentFile, iter_segment, segment_key, write_segment
@@ -82,20 +82,30 @@ def segment_windows(info: VideoInfo, segments: Sequence[Segment]) -> Iterator[np
 
     A task that restores one segment seeks (`read_frames`) and decodes from the previous keyframe;
     done for every segment in one process, that would decode up to a GOP per segment for nothing,
-    plus the context frames twice. Here every frame is decoded once and only the frames a later
-    window still needs are kept (at most one window).
+    plus the context frames twice. Here every frame is decoded once, straight from the decoder's buffer
+    into its window (one copy); a window's context frames are copied from the previous window.
     """
-    frames = iter_frames(info.url, 0, info.num_frames, info) if segments else iter(())
-    buffer: list[np.ndarray] = []
-    first = 0  # frame index of buffer[0]
+    views = iter_frame_views(info.url, 0, info.num_frames, info) if segments else iter(())
+    prev: np.ndarray | None = None
+    prev_start = 0
+    decoded = 0  # frames taken from the decoder so far
     for s in segments:
-        drop = s.window_start - first
-        if drop > 0:
-            del buffer[:drop]
-            first = s.window_start
-        while first + len(buffer) <= s.last_output:
-            buffer.append(next(frames))
-        yield np.stack(buffer[s.window_start - first : s.last_output + 1 - first])
+        window: np.ndarray | None = None
+        for j, f in enumerate(range(s.window_start, s.last_output + 1)):
+            if prev is not None and prev_start <= f < prev_start + len(prev):
+                frame = prev[f - prev_start]
+            else:
+                while decoded < f:  # frames no window holds
+                    next(views)
+                    decoded += 1
+                frame = next(views)
+                decoded += 1
+            if window is None:
+                window = np.empty((s.window_frames, *frame.shape), frame.dtype)
+            window[j] = frame
+        assert window is not None
+        prev, prev_start = window, s.window_start
+        yield window
 
 
 def iter_restored_segments(
@@ -269,7 +279,8 @@ def restore_clip(
     def open_segment(k: int) -> Iterator[np.ndarray]:
         files.append(producer.get(stopped))
         assert len(files) == k + 1
-        return iter_segment(files[k].url, sha256=files[k].sha256)
+        # Written by this run into its own scratch a moment ago: the size is checked, the digest recorded.
+        return iter_segment(files[k].url, size_bytes=files[k].size_bytes)
 
     def stitch_progress(done: int, total: int) -> None:
         if stopped():  # checked after every encoded frame
