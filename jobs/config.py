@@ -75,6 +75,13 @@ class TablesConfig(_Frozen):
     segment_staging: str = "segment_results_staging"
     segments: str = "segment_results"
     restorations: str = "restorations"
+    # End-of-run maintenance (jobs/restore/maintenance.py): every wave appends to staging and MERGEs into the
+    # results, so small files pile up. A table with at least `compact_min_files` files is compacted, then
+    # files unreferenced for `vacuum_retention_hours` are removed (None: no vacuum). Resume reads only the
+    # current snapshot, so any retention keeps it working; the week keeps time travel for readers.
+    compact: bool = True
+    compact_min_files: int = Field(default=16, ge=2)
+    vacuum_retention_hours: float | None = Field(default=168.0, ge=0)
 
     model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

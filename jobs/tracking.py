@@ -92,6 +92,9 @@ def run_metrics(cfg: JobConfig, report: RestoreReport) -> dict[str, float]:
         m["model_frames_per_s"] = report.frames_restored / report.restore_s
     for stage, secs in report.stage_s.items():
         m[f"stage_s.{stage}"] = secs
+    for t in report.maintenance:  # files of each compacted table, before and after
+        if not t.error and t.files_before != t.files_after:
+            m[f"table_files.{t.table}.before"], m[f"table_files.{t.table}.after"] = t.files_before, t.files_after
     m.update(score_distribution(report.restorations))
     return {k: float(v) for k, v in m.items() if v is not None and np.isfinite(v)}
 

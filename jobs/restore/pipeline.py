@@ -28,6 +28,7 @@ from jobs.provenance import Provenance, make_provenance, new_run_id
 from jobs.restore import progress_bars
 from jobs.restore.disclosure import TEST_CERTIFICATE_NOTE, signing_refs
 from jobs.restore.dry_run import DryRun, estimate
+from jobs.restore.maintenance import maintain_tables
 from jobs.restore.prepare import Prepared, apply_overrides, prepare_sources
 from jobs.restore.reduce import reduce_videos
 from jobs.restore.scratch import free_intermediates
@@ -91,6 +92,8 @@ class RestoreReport:
     threads: dict[str, int] = field(default_factory=dict)
     # How outputs are signed: "disabled", "configured" or "test certificate" (recorded in MLflow).
     disclosure: str = "disabled"
+    # End-of-run compaction and vacuum of the tables (jobs/restore/maintenance.py).
+    maintenance: list[Any] = field(default_factory=list)
     # Set by a dry run: what the run would do (nothing was restored or written).
     dry_run: DryRun | None = None
 
@@ -342,6 +345,9 @@ def run_restore(
         report.freed_bytes, report.freed_videos = freed.bytes, freed.videos
         for line in freed.errors[:5]:
             log(f"warning: segment files left behind for {line}")
+    if cfg.tables.compact:
+        with _timed(report, "maintenance"):
+            report.maintenance = maintain_tables(spark, tables, cfg.tables, log)
     report.restorations = res_pdf
     report.videos_ok = int((res_pdf["status"] == "ok").sum())
     report.videos_failed = int((res_pdf["status"] == "failed").sum())

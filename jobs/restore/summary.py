@@ -120,6 +120,9 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
     console.print(f"outputs: {cfg.storage.output_root}/videos/{rep.config_hash}/")
     if rep.freed_videos or cfg.storage.keep_intermediates:
         console.print(scratch_line(cfg, rep))
+    compacted = [m for m in rep.maintenance if m.error or m.files_before != m.files_after]
+    if compacted:
+        console.print("maintenance: " + "; ".join(m.line() for m in compacted), soft_wrap=True)
     console.print(f"tables:  videos={tables.videos.label}\n         restorations={tables.restorations.label}\n"
                   f"         segments={tables.segments.label}")
     if rep.mlflow_run_id:
