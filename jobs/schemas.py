@@ -44,11 +44,9 @@ VIDEOS = struct(
 )
 
 # The planner's rows without their error columns (failed plans go to restorations), stamped by the driver.
-# `wave`: the wave of run `run_id` that restores the segment (null: already restored when it was planned);
-# the waves read their rows back from here, so the planner runs once per run, not once per wave.
 SEGMENT_PLAN = StructType(
     [f for f in PLAN_OUT.fields if f.name not in ("error_class", "error_message")]
-    + [StructField("planned_at", TS, True), StructField("run_id", S, True), StructField("wave", L, True)]
+    + [StructField("planned_at", TS, True), StructField("run_id", S, True)]
 )
 
 # The executor reports its own weights digest and device type; the driver adds the other provenance.

@@ -43,8 +43,8 @@ from jobs.restore.staging import (
     merge_staged,
     recover_staged,
 )
-from jobs.restore.waves import PLAN_KEY, assign_waves, mark_todo, todo_by_video, wave_sizes
-from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_PLAN, SEGMENT_RESULTS
+from jobs.restore.waves import PLAN_KEY, drop_run_plan, mark_todo, record_plan, todo_by_video
+from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_RESULTS
 from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge, table_refs
 from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError
@@ -262,11 +262,8 @@ def run_restore(
                 report.planned_segments = int(by_video["planned"].sum())
                 waves = [int(by_video["segments"].sum())]
             else:
-                rows = _with_literals(assign_waves(plan, cfg.execution.wave_segments).drop("todo"),
-                                      {"planned_at": utc_now(), "run_id": run_id})
-                merge(spark, tables.segment_plan, conform(rows, SEGMENT_PLAN), user_metadata=meta)
-                plan = run_plan(spark, tables, chash, run_id)
-                report.planned_segments, waves = wave_sizes(plan)
+                plan, report.planned_segments, waves = record_plan(
+                    spark, tables, plan, wave_segments=cfg.execution.wave_segments, run_id=run_id, meta=meta)
         report.skipped_segments = report.planned_segments - sum(waves)
     todo_count = sum(waves)
     if dry_run:
@@ -301,37 +298,17 @@ def run_restore(
     )
     infos = apply_overrides(spark, videos.select("video_id", "info_json", "source_root"), prepared,
                             info="info_json")
-    staged_count = [0]
-    with _timed(report, "restore"), progress_bars.bar("segments", todo_count, show_progress) as bar:
-        for wave_no, size in enumerate(waves):
-            if not size or plan is None:
-                continue
-            staged_at = utc_now()
-            keys_df = plan.filter(F.col("wave") == wave_no).select(
-                "video_id", "uri", "file_version", "segment_index", "window_start", "first_output", "last_output")
-            seg_in = keys_df.join(infos, on="video_id", how="inner")
-            slots = max(1, min(cfg.execution.gpu_slots, size))
-            # Each task takes its segments in key order where the engine keeps a partition's sort into
-            # mapInPandas (Spark does): videos then finish one after another, so an interrupted run leaves
-            # whole videos' segments done rather than a scatter.
-            out = (seg_in.repartition(slots, "video_id", "segment_index")
-                   .sortWithinPartitions("video_id", "segment_index")
-                   .mapInPandas(RestoreSegments(settings), RestoreSegments.output_schema))
-            out = _with_literals(out, {**_provenance_cols(prov), "staged_at": staged_at})
-            with bar.follow():
-                tables.segment_staging.append(conform(out, SEGMENT_RESULTS), user_metadata=meta)
-            maybe_kill(staged_count)
-            staged = tables.segment_staging.read(spark).filter(
-                (F.col("run_id") == run_id) & (F.col("staged_at") == F.lit(staged_at)))
-            merge_staged(spark, tables, staged, meta)
-            bar.set(size)
-            if wave_no == 0:
-                _abort_if_config_failure(staged, cfg)
-
-    # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
-    with _timed(report, "stitch"):
-        restoration_rows += reduce_videos(spark, cfg, tables, plan, sel_pdf, chash, videos, report,
-                                          show_progress, prepared, signing, provenance_facts(cfg, prov))
+    try:
+        with _timed(report, "restore"):
+            _restore_waves(spark, cfg, tables, plan, waves, RestoreSegments(settings), infos,
+                           {**_provenance_cols(prov), "run_id": run_id}, meta, show_progress)
+        # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
+        with _timed(report, "stitch"):
+            restoration_rows += reduce_videos(spark, cfg, tables, plan, sel_pdf, chash, videos, report,
+                                              show_progress, prepared, signing, provenance_facts(cfg, prov))
+    finally:
+        if plan is not None:
+            drop_run_plan(spark, tables, run_id)
     finished_at = utc_now()
     analyses = dict(zip(sel_pdf["video_id"], sel_pdf["analysis_json"], strict=True))
     for r in restoration_rows:
@@ -427,12 +404,39 @@ def _model_options(cfg: JobConfig) -> dict[str, Any]:
     return opts
 
 
-def run_plan(spark: Any, tables: Tables, chash: str, run_id: str) -> Any:
-    """This run's plan rows, as its plan MERGE left them in segment_plan (the waves and the reducer read them
-    from there, so the planner does not run again)."""
+def _restore_waves(spark: Any, cfg: JobConfig, tables: Tables, plan: Any, waves: list[int], stage: RestoreSegments,
+                   infos: Any, literals: dict[str, Any], meta: str, show_progress: bool) -> None:
+    """Each wave: its rows of the run's plan -> the restore UDF -> staging append -> MERGE."""
     from pyspark.sql import functions as F
 
-    return tables.segment_plan.read(spark).filter((F.col("config_hash") == chash) & (F.col("run_id") == run_id))
+    staged_count = [0]
+    with progress_bars.bar("segments", sum(waves), show_progress) as bar:
+        for wave_no, size in enumerate(waves):
+            if not size:
+                continue
+            staged_at = utc_now()
+            keys_df = plan.filter(F.col("wave") == wave_no).select(
+                "video_id", "uri", "file_version", "segment_index", "window_start", "first_output", "last_output")
+            # Each task takes its segments in key order: videos then finish one after another, so an interrupted
+            # run leaves whole videos' segments done rather than a scatter. Spark keeps a partition's sort into
+            # mapInPandas; Sail drops that sort but keeps the order of a sorted, limited input (a top-k of the
+            # wave's rows, at most wave_segments) through the hash repartition.
+            seg_in = (keys_df.join(infos, on="video_id", how="inner")
+                      .orderBy("video_id", "segment_index").limit(size))
+            slots = max(1, min(cfg.execution.gpu_slots, size))
+            out = (seg_in.repartition(slots, "video_id", "segment_index")
+                   .sortWithinPartitions("video_id", "segment_index")
+                   .mapInPandas(stage, RestoreSegments.output_schema))
+            out = _with_literals(out, {**literals, "staged_at": staged_at})
+            with bar.follow():
+                tables.segment_staging.append(conform(out, SEGMENT_RESULTS), user_metadata=meta)
+            maybe_kill(staged_count)
+            staged = tables.segment_staging.read(spark).filter(
+                (F.col("run_id") == literals["run_id"]) & (F.col("staged_at") == F.lit(staged_at)))
+            merge_staged(spark, tables, staged, meta)
+            bar.set(size)
+            if wave_no == 0:
+                _abort_if_config_failure(staged, cfg)
 
 
 def _abort_if_config_failure(staged: Any, cfg: JobConfig) -> None:

@@ -11,6 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from pyspark.sql.types import StructField, StructType
+
+from jobs.schemas import SEGMENT_PLAN
+from jobs.tables import TableRef, Tables, conform, merge
+from seedvr.video.storage import filesystem
+from udfs.schemas import L, utc_now
+
+# A run's own plan rows: segment_plan's columns and the wave that restores the row (null: already done).
+RUN_PLAN = StructType([*SEGMENT_PLAN.fields, StructField("wave", L, True)])
+
 PLAN_KEY = ["video_id", "segment_index", "file_version"]
 
 
@@ -66,3 +76,45 @@ def todo_by_video(plan: Any) -> Any:
         F.sum(F.when(todo, 1).otherwise(0)).alias("segments"),
         F.sum(F.when(todo, frames).otherwise(0)).alias("frames"),
     )
+
+
+def run_plan_ref(tables: Tables, run_id: str) -> TableRef:
+    """Where a run keeps its own plan rows with their waves: a Delta table beside segment_plan (a folder
+    under the tables root, or a catalog table next to it), dropped when the run ends."""
+    key = "".join(c for c in run_id if c.isalnum())[:32]
+    plan = tables.segment_plan
+    if plan.name:
+        return TableRef("run_plan", name=f"{plan.name}_run_{key}")
+    return TableRef("run_plan", path=f"{str(plan.path).rstrip('/')}_runs/{key}")
+
+
+def record_plan(spark: Any, tables: Tables, plan: Any, *, wave_segments: int, run_id: str,
+                meta: str | None = None) -> tuple[Any, int, list[int]]:
+    """Write a plan (with `todo`) and its waves to the run's own table, MERGE that into segment_plan, and
+    return (this run's plan rows, segments planned, segments per wave).
+
+    The planner and the wave windows run once, in the append: MERGE reads its source twice, and Sail's
+    MERGE from a computed source took 35x longer than from a table. The waves then filter that small
+    table, so nothing is planned again."""
+    from pyspark.sql import functions as F
+
+    rows = (assign_waves(plan, wave_segments).drop("todo")
+            .withColumn("planned_at", F.lit(utc_now())).withColumn("run_id", F.lit(run_id)))
+    ref = run_plan_ref(tables, run_id)
+    ref.append(conform(rows, RUN_PLAN), user_metadata=meta)
+    mine = ref.read(spark)
+    merge(spark, tables.segment_plan, conform(mine, SEGMENT_PLAN), user_metadata=meta)
+    planned, waves = wave_sizes(mine)
+    return mine, planned, waves
+
+
+def drop_run_plan(spark: Any, tables: Tables, run_id: str) -> None:
+    """Remove the run's own plan table (its rows are in segment_plan); a run killed before this leaves a
+    folder that nothing reads again."""
+    ref = run_plan_ref(tables, run_id)
+    if ref.name:
+        spark.sql(f"DROP TABLE IF EXISTS {ref.name}").collect()
+        return
+    fs, path = filesystem(str(ref.path))
+    if fs.exists(path):
+        fs.rm(path, recursive=True)

@@ -24,10 +24,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # Columns that legitimately differ between runs: ids, clocks, timings, the executing thread, and the code
 # version (its git sha moves when a commit lands between the reference run and the killed one).
 # The signed file's bytes, its manifest's label and digest change with every signature: the video packets
-# and the manifests' stated content are compared instead (below). A plan row's wave is that of the run that
-# planned it last (null where the segment was already restored then), like its run_id.
+# and the manifests' stated content are compared instead (below).
 VOLATILE = ("run_id", "staged_at", "started_at", "finished_at", "read_s", "restore_s", "write_s", "total_s",
-            "stitch_s", "worker", "planned_at", "wave", "code_version", "reused", "output_sha256", "manifest_label",
+            "stitch_s", "worker", "planned_at", "code_version", "reused", "output_sha256", "manifest_label",
             "manifest_sha256", "sign_s")
 
 
