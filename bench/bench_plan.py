@@ -8,7 +8,9 @@ in `run_restore`, restoring nothing:
 1. dry run: `run_restore(..., dry_run=True)` end to end (selection, planning, the anti-join against the
    finished segments, per-video aggregates for the estimate);
 2. plan: selection, the planner, its failures collected, the anti-join and the waves MERGEd into
-   segment_plan (`jobs.restore.waves.record_plan`), counts per wave back.
+   segment_plan (`jobs.restore.waves.record_plan`), counts per wave back;
+3. reduce: an ok result row per planned segment (written by executors, as if restored), then the
+   reducer's rows per video (`jobs.restore.reduce.video_segments`) and their segment lists' size.
 
 Printed: the seconds of each phase and per segment, the driver's peak RSS, and every result that came
 back to the driver or went to the server (DataFrame.collect/toPandas, createDataFrame), the largest by
@@ -134,13 +136,22 @@ def frames_for(segments_per_video: int) -> int:
     return frames
 
 
-def plan_phase(spark: Any, cfg: Any, tables: Any) -> dict[str, Any]:
-    """What run_restore does from selection through the waves, restoring nothing."""
+def server_peak_mb(server: Any) -> float | None:
+    """The server process's peak RSS so far (Linux /proc), when it runs apart."""
+    if not isinstance(server, subprocess.Popen):
+        return None
+    with open(f"/proc/{server.pid}/status", encoding="ascii") as f:
+        return next(int(ln.split()[1]) / 1024 for ln in f if ln.startswith("VmHWM:"))
+
+
+def plan_phase(spark: Any, cfg: Any, tables: Any, peak: Callable[[], float | None]) -> dict[str, Any]:
+    """What run_restore does from selection through the waves, restoring nothing (then the reducer's
+    aggregation); `peak` reads the server's peak RSS between the two."""
     from pyspark.sql import functions as F
 
     from jobs.config import config_hash
     from jobs.restore.selection import apply_selection, make_selection
-    from jobs.restore.waves import PLAN_KEY, mark_todo, record_plan
+    from jobs.restore.waves import PLAN_KEY, drop_run_plan, mark_todo, record_plan
     from udfs.plan import PlanSegments
 
     t0 = time.perf_counter()
@@ -155,10 +166,46 @@ def plan_phase(spark: Any, cfg: Any, tables: Any) -> dict[str, Any]:
     done = (tables.segments.read(spark).filter((F.col("config_hash") == chash) & (F.col("status") == "ok"))
             .select(*PLAN_KEY))
     plan = mark_todo(planned.filter(F.col("segment_index") >= 0).drop("error_class", "error_message"), done)
-    _, n, waves = record_plan(spark, tables, plan, wave_segments=cfg.execution.wave_segments,
-                              run_id="bench-plan")
-    return {"videos": len(sel), "plan_failures": len(failures), "segments": n, "waves": len(waves),
-            "select_s": t_select, "plan_s": time.perf_counter() - t0 - t_select}
+    mine, n, waves = record_plan(spark, tables, plan, wave_segments=cfg.execution.wave_segments,
+                                 run_id="bench-plan")
+    out: dict[str, Any] = {"videos": len(sel), "plan_failures": len(failures), "segments": n, "waves": len(waves),
+           "select_s": t_select, "plan_s": time.perf_counter() - t0 - t_select,
+           "server_peak_after_plan_mb": peak()}
+    out.update(reduce_phase(spark, tables, mine, chash))
+    drop_run_plan(spark, tables, "bench-plan")
+    return out
+
+
+def reduce_phase(spark: Any, tables: Any, plan: Any, chash: str) -> dict[str, Any]:
+    """Every planned segment given an ok result row (written by executors), then the reducer's per-video
+    rows: the counts that come back, and the segment lists the stitch tasks would read."""
+    from pyspark.sql import functions as F
+
+    from jobs.restore.reduce import video_segments
+    from jobs.schemas import SEGMENT_RESULTS
+    from jobs.tables import conform
+
+    results = plan.select(
+        "video_id", "config_hash", "segment_index", "file_version", "uri", "window_start", "first_output",
+        "last_output", F.lit("ok").alias("status"), F.lit("bench-plan").alias("run_id"),
+        F.concat(F.lit("file:///synthetic/segments/"), F.col("video_id"), F.lit("/"),
+                 F.col("segment_index").cast("string"), F.lit(".mkv")).alias("intermediate_uri"),
+        F.sha2(F.concat(F.col("video_id"), F.col("segment_index").cast("string")), 256).alias("intermediate_sha256"),
+        (F.col("last_output") - F.col("first_output") + 1).alias("frames_out"), F.lit(0.5).alias("restore_s"),
+        F.lit(0.01).alias("read_s"), F.lit(0.01).alias("write_s"), F.lit("cpu").alias("device_type"))
+    t0 = time.perf_counter()
+    tables.segments.append(conform(results, SEGMENT_RESULTS))
+    t_results = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    per_video = video_segments(plan, tables.segments.read(spark).filter(F.col("config_hash") == chash),
+                               "bench-plan")
+    vids = per_video.drop("segments_json").toPandas()
+    t_reduce = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    json_bytes = per_video.agg(F.sum(F.length("segments_json")).alias("n")).collect()[0]["n"]
+    return {"results_write_s": t_results, "reduce_s": t_reduce, "reduced_videos": len(vids),
+            "reduced_restored": int(vids["run_restored"].sum()), "segment_lists_s": time.perf_counter() - t0,
+            "segment_lists_mb": (json_bytes or 0) / 1e6}
 
 
 def connect(mode: str) -> tuple[Any, Any]:
@@ -225,7 +272,8 @@ def main() -> int:
                     rep = run_restore(spark, cfg, make_selection(), track=False, dry_run=True)
                     out["dry_run_s"] = time.perf_counter() - t0
                     out["dry_run_segments"] = rep.dry_run.segments_todo if rep.dry_run else 0
-                out.update(plan_phase(spark, cfg, tables))
+                    out["server_peak_after_dry_run_mb"] = server_peak_mb(server)
+                out.update(plan_phase(spark, cfg, tables, lambda: server_peak_mb(server)))
             finally:
                 undo()
     finally:
@@ -237,6 +285,7 @@ def main() -> int:
             server.stop()
     segs = max(1, out.get("segments", 0))
     out["plan_us_per_segment"] = 1e6 * out.get("plan_s", 0.0) / segs
+    out["reduce_us_per_segment"] = 1e6 * out.get("reduce_s", 0.0) / segs
     if "dry_run_s" in out:
         out["dry_run_us_per_segment"] = 1e6 * out["dry_run_s"] / segs
     # ru_maxrss is in KiB on Linux; RUSAGE_CHILDREN: the largest waited-for child (the server process).

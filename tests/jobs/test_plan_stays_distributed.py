@@ -6,6 +6,7 @@ recorded by row count during a run whose catalog has many more segments than vid
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import pandas as pd
@@ -14,7 +15,7 @@ import pytest
 from jobs.catalog.register import ingest
 from jobs.restore.pipeline import run_restore
 from jobs.restore.selection import make_selection
-from jobs.restore.waves import assign_waves, mark_todo, wave_sizes
+from jobs.restore.waves import assign_waves, mark_todo, run_plan_ref, wave_sizes
 from jobs.tables import ensure_tables, row_waves, table_refs
 from tests.jobs.helpers import make_catalog, tiny_config
 
@@ -72,6 +73,9 @@ def test_restore_brings_back_videos_not_segments(catalog, spark, monkeypatch) ->
     rep = run_restore(spark, catalog["cfg"], make_selection(), track=False)
     assert rep.planned_segments == rep.restored_segments == 6 * VIDEOS and rep.videos_ok == VIDEOS
     assert catalog["tables"].segment_plan.read(spark).count() == 6 * VIDEOS
+    # The run's own plan table was written beside segment_plan, then dropped.
+    own = str(run_plan_ref(catalog["tables"], rep.run_id).path)
+    assert os.path.isdir(os.path.dirname(own)) and not os.path.exists(own)
     # Per video (the selection, the reducer's rows, the stitch results, the restorations MERGE) or counts.
     assert seen and max(n for _, n in seen) <= VIDEOS, seen
 
