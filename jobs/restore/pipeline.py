@@ -7,9 +7,10 @@ are never planned again; (3) every file is written atomically at a key that is a
 Killing the job anywhere and running it again therefore converges to the tables of an uninterrupted run.
 
 The plan stays on the executors: the planner's rows, with the wave of each segment still to do
-(jobs.restore.waves), are MERGEd into segment_plan straight from Spark, and each wave reads its rows back
-from there. Only planning failures, counts per wave and one row per video ever reach the driver, so a
-plan of millions of segments costs the driver no memory and no Spark Connect message grows with it.
+(jobs.restore.waves), are written by executors to the run's own plan table and MERGEd from there into
+segment_plan; each wave filters that table. Only planning failures, counts per wave and one row per video
+ever reach the driver, so a plan of millions of segments costs the driver no memory and no Spark Connect
+message grows with it.
 
 The reducer is a mapInPandas over one metadata row per complete video (udfs.stitch), not a driver loop:
 stitching decodes and encodes every frame, so it belongs on executors, in parallel over videos, next to
@@ -231,6 +232,7 @@ def run_restore(
     # planning failures and counts come back to the driver).
     plan = None
     waves: list[int] = []
+    todo_count = 0
     by_video = pd.DataFrame(columns=["video_id", "planned", "segments", "frames"])
     with _timed(report, "plan"):
         if good_ids:
@@ -260,12 +262,12 @@ def run_restore(
             if dry_run:
                 by_video = todo_by_video(plan).toPandas()
                 report.planned_segments = int(by_video["planned"].sum())
-                waves = [int(by_video["segments"].sum())]
+                todo_count = int(by_video["segments"].sum())
             else:
                 plan, report.planned_segments, waves = record_plan(
                     spark, tables, plan, wave_segments=cfg.execution.wave_segments, run_id=run_id, meta=meta)
-        report.skipped_segments = report.planned_segments - sum(waves)
-    todo_count = sum(waves)
+                todo_count = sum(waves)
+        report.skipped_segments = report.planned_segments - todo_count
     if dry_run:
         from seedvr.checkpoints.presets import get_preset
         from seedvr.restorer.target import TargetSize
