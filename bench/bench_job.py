@@ -75,8 +75,7 @@ def run_size(spark: object, n: int, args: argparse.Namespace, root: str) -> dict
         "overhead_over_model": overhead_s / model_s if model_s > 0 else float("inf"),
         "ingest_ms_per_video": 1000 * ingest_s / n,
     }
-    this_run = rep.segments[rep.segments["run_id"] == rep.run_id]
-    out["segment_io_ms_per_segment"] = 1000 * float(this_run[["read_s", "write_s"]].fillna(0).sum().sum()) / segs
+    out["segment_io_ms_per_segment"] = 1000 * rep.segment_io_s / segs
     for stage, secs in rep.stage_s.items():
         out[f"{stage}_ms_per_segment"] = 1000 * secs / segs
     return out

@@ -1,6 +1,6 @@
 """What a restore run would do, from its selection and plan, before anything is restored or written.
 
-Pure arithmetic over the selected catalog rows and the segments still to do, so `seedvr-restore --dry-run`
+Pure arithmetic over the selected catalog rows and the segments still to do (counted per video), so `seedvr-restore --dry-run`
 answers in seconds: how many videos and segments, the output sizes, the scratch space the intermediates
 need (they stay until each video is stitched) and the model's memory.
 """
@@ -70,7 +70,9 @@ def _size(n: float) -> str:
 
 def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target: TargetSize, wave_segments: int,
              preset: str, weights: str | None, gpu_memory_gb: float | None, prepare: Any = None) -> DryRun:
-    """`selected`: catalog rows (video_id, probe_status, width, height, bit_depth); `todo`: plan rows."""
+    """`selected`: catalog rows (video_id, probe_status, width, height, bit_depth); `todo`: per video, the
+    segments still to do and their frames with overlaps (video_id, segments, frames; aggregated in Spark, so
+    a plan of any size stays on the executors)."""
     ok = selected[selected["probe_status"] == "ok"]
     geometry: dict[str, tuple[int, int, int]] = {}
     for r in ok.itertuples(index=False):
@@ -79,14 +81,16 @@ def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target
     sizes = Counter((w, h) for w, h, _ in geometry.values())
     per_pixel = UTVIDEO_BYTES_PER_PIXEL
     frames = scratch = 0.0
+    segments = 0
     for r in todo.itertuples(index=False):
-        n = int(r.last_output) - int(r.window_start) + 1
+        n = int(r.frames)
         w, h, itemsize = geometry.get(r.video_id, (0, 0, 1))
         frames += n
+        segments += int(r.segments)
         scratch += n * w * h * per_pixel * itemsize
     return DryRun(
-        videos=len(selected), probe_failed=len(selected) - len(ok), segments_planned=planned, segments_todo=len(todo),
-        waves=math.ceil(len(todo) / max(1, wave_segments)), frames_to_restore=int(frames),
+        videos=len(selected), probe_failed=len(selected) - len(ok), segments_planned=planned, segments_todo=segments,
+        waves=math.ceil(segments / max(1, wave_segments)), frames_to_restore=int(frames),
         output_sizes=dict(sizes), scratch_bytes=int(scratch),
         preset=preset, weights=(weights or "none (seeded random)") if preset != "identity" else "none",
         gpu_memory_gb=gpu_memory_gb, archive=archive_counts(ok, prepare),

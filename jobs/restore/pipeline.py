@@ -6,6 +6,12 @@ rows an interrupted run left behind; (2) segments already `ok` for the same conf
 are never planned again; (3) every file is written atomically at a key that is a function of the row.
 Killing the job anywhere and running it again therefore converges to the tables of an uninterrupted run.
 
+The plan stays on the executors: the planner's rows, with the wave of each segment still to do
+(jobs.restore.waves), are written by executors to the run's own plan table and MERGEd from there into
+segment_plan; each wave filters that table. Only planning failures, counts per wave and one row per video
+ever reach the driver, so a plan of millions of segments costs the driver no memory and no Spark Connect
+message grows with it.
+
 The reducer is a mapInPandas over one metadata row per complete video (udfs.stitch), not a driver loop:
 stitching decodes and encodes every frame, so it belongs on executors, in parallel over videos, next to
 the storage; the stitcher streams segments, so no task holds a whole video. Its few result rows come back
@@ -39,8 +45,9 @@ from jobs.restore.staging import (
     merge_staged,
     recover_staged,
 )
-from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_PLAN, SEGMENT_RESULTS
-from jobs.tables import commit_metadata, conform, ensure_tables, merge, row_waves, table_refs
+from jobs.restore.waves import PLAN_KEY, drop_run_plan, mark_todo, record_plan, todo_by_video
+from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_RESULTS
+from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge, table_refs
 from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError
 from seedvr.video.decode import DecodeLimits
@@ -85,7 +92,8 @@ class RestoreReport:
     wall_s: float = 0.0
     stage_s: dict[str, float] = field(default_factory=dict)
     restorations: pd.DataFrame = field(default_factory=pd.DataFrame)
-    segments: pd.DataFrame = field(default_factory=pd.DataFrame)
+    # Seconds this run's segments spent reading frames and writing intermediates (summed on executors).
+    segment_io_s: float = 0.0
     message: str = ""
     mlflow_run_id: str | None = None
     # The thread budget of a restore task on this machine (seedvr.threads), recorded in MLflow.
@@ -223,9 +231,13 @@ def run_restore(
     unprepared = {f["video_id"] for f in prepared.failures}
     good_ids = [v for v in sel_pdf.loc[sel_pdf["probe_status"] == "ok", "video_id"] if v not in unprepared]
 
-    # 3. plan on executors, record the plan, drop segments already restored.
+    # 3. plan on executors, record the plan with the waves of the segments still to do (in Spark: only
+    # planning failures and counts come back to the driver).
+    plan = None
+    waves: list[int] = []
+    todo_count = 0
+    by_video = pd.DataFrame(columns=["video_id", "planned", "segments", "frames"])
     with _timed(report, "plan"):
-        plan_pdf = pd.DataFrame(columns=SEGMENT_PLAN.fieldNames())
         if good_ids:
             ok = F.col("probe_status") == "ok"
             if unprepared:
@@ -234,46 +246,43 @@ def run_restore(
                 "video_id", "uri", "file_version", "num_frames", "analysis_json"), prepared).drop("canvas_json")
             planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash,
                                    split_at_cuts=cfg.segments.split_at_cuts)
-            plan_pdf = good.mapInPandas(planner, PlanSegments.output_schema).toPandas()
-        plan_err = plan_pdf[plan_pdf["segment_index"] < 0]
-        for r in plan_err.itertuples(index=False):
-            restoration_rows.append({
-                "video_id": r.video_id, "preset": cfg.model.preset, "config_hash": chash,
-                "file_version": r.file_version, "uri": r.uri, "status": "failed",
-                "error_class": r.error_class, "error_message": f"planning failed: {r.error_message}",
-            })
-        plan_pdf = plan_pdf[plan_pdf["segment_index"] >= 0].reset_index(drop=True)
-        report.planned_segments = len(plan_pdf)
-        if len(plan_pdf) and not dry_run:
-            plan_rows = plan_pdf.drop(columns=["error_class", "error_message"]).assign(
-                planned_at=utc_now(), run_id=run_id)
-            merge(spark, tables.segment_plan, conform(spark.createDataFrame(plan_rows), SEGMENT_PLAN),
-                  user_metadata=meta)
-        key = ["video_id", "segment_index", "file_version"]
-        todo = plan_pdf.iloc[0:0]
-        # Anti-join in Spark: only the selected videos' keys come back. A forced video is planned whole:
-        # its segment files may have been freed after it was committed, and receipts reuse those that were not.
-        if len(plan_pdf) and not selection.force:
-            done_seg = (tables.segments.read(spark)
-                        .filter((F.col("config_hash") == chash) & (F.col("status") == "ok")).select(*key))
-            todo_keys = (spark.createDataFrame(plan_pdf[key]).join(done_seg, on=key, how="left_anti")
-                         .toPandas())
-            todo = plan_pdf.merge(todo_keys, on=key, how="inner").sort_values(key).reset_index(drop=True)
-        elif len(plan_pdf):
-            todo = plan_pdf.sort_values(key).reset_index(drop=True)
-        report.skipped_segments = report.planned_segments - len(todo)
+            planned = good.mapInPandas(planner, PlanSegments.output_schema)
+            plan_err = (planned.filter(F.col("segment_index") < 0)
+                        .select("video_id", "file_version", "uri", "error_class", "error_message").toPandas())
+            for r in plan_err.itertuples(index=False):
+                restoration_rows.append({
+                    "video_id": r.video_id, "preset": cfg.model.preset, "config_hash": chash,
+                    "file_version": r.file_version, "uri": r.uri, "status": "failed",
+                    "error_class": r.error_class, "error_message": f"planning failed: {r.error_message}",
+                })
+            plan = planned.filter(F.col("segment_index") >= 0).drop("error_class", "error_message")
+            # A forced video is planned whole: its segment files may have been freed after it was committed,
+            # and receipts reuse those that were not.
+            done = None if selection.force else (
+                tables.segments.read(spark)
+                .filter((F.col("config_hash") == chash) & (F.col("status") == "ok")).select(*PLAN_KEY))
+            plan = mark_todo(plan, done)
+            if dry_run:
+                by_video = todo_by_video(plan).toPandas()
+                report.planned_segments = int(by_video["planned"].sum())
+                todo_count = int(by_video["segments"].sum())
+            else:
+                plan, report.planned_segments, waves = record_plan(
+                    spark, tables, plan, wave_segments=cfg.execution.wave_segments, run_id=run_id, meta=meta)
+                todo_count = sum(waves)
+        report.skipped_segments = report.planned_segments - todo_count
     if dry_run:
         from seedvr.checkpoints.presets import get_preset
         from seedvr.restorer.target import TargetSize
 
         t = cfg.model.target
-        report.dry_run = estimate(sel_pdf, todo, planned=report.planned_segments,
+        report.dry_run = estimate(sel_pdf, by_video, planned=report.planned_segments,
                                   target=TargetSize(t.mode, t.value, t.multiple),
                                   wave_segments=cfg.execution.wave_segments,
                                   preset=cfg.model.preset, weights=cfg.model.weights,
                                   gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None,
                                   prepare=cfg.prepare.options())
-        report.message = f"dry run: {len(todo)} segments of {report.selected} videos would be restored"
+        report.message = f"dry run: {todo_count} segments of {report.selected} videos would be restored"
         report.wall_s = time.perf_counter() - t_start
         return report
 
@@ -294,35 +303,17 @@ def run_restore(
     )
     infos = apply_overrides(spark, videos.select("video_id", "info_json", "source_root"), prepared,
                             info="info_json")
-    staged_count = [0]
-    with _timed(report, "restore"), progress_bars.bar("segments", len(todo), show_progress) as bar:
-        for wave_no, wave in enumerate(row_waves(todo, cfg.execution.wave_segments)):
-            staged_at = utc_now()
-            keys_df = spark.createDataFrame(wave[["video_id", "uri", "file_version", "segment_index",
-                                                  "window_start", "first_output", "last_output"]])
-            seg_in = keys_df.join(infos, on="video_id", how="inner")
-            slots = max(1, min(cfg.execution.gpu_slots, len(wave)))
-            # Each task takes its segments in key order where the engine keeps a partition's sort into
-            # mapInPandas (Spark does): videos then finish one after another, so an interrupted run leaves
-            # whole videos' segments done rather than a scatter.
-            out = (seg_in.repartition(slots, "video_id", "segment_index")
-                   .sortWithinPartitions("video_id", "segment_index")
-                   .mapInPandas(RestoreSegments(settings), RestoreSegments.output_schema))
-            out = _with_literals(out, {**_provenance_cols(prov), "staged_at": staged_at})
-            with bar.follow():
-                tables.segment_staging.append(conform(out, SEGMENT_RESULTS), user_metadata=meta)
-            maybe_kill(staged_count)
-            staged = tables.segment_staging.read(spark).filter(
-                (F.col("run_id") == run_id) & (F.col("staged_at") == F.lit(staged_at)))
-            merge_staged(spark, tables, staged, meta)
-            bar.set(len(wave))
-            if wave_no == 0:
-                _abort_if_config_failure(staged, cfg)
-
-    # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
-    with _timed(report, "stitch"):
-        restoration_rows += reduce_videos(spark, cfg, tables, plan_pdf, sel_pdf, chash, videos, report,
-                                          show_progress, prepared, signing, provenance_facts(cfg, prov))
+    try:
+        with _timed(report, "restore"):
+            _restore_waves(spark, cfg, tables, plan, waves, RestoreSegments(settings), infos,
+                           {**_provenance_cols(prov), "run_id": run_id}, meta, show_progress)
+        # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
+        with _timed(report, "stitch"):
+            restoration_rows += reduce_videos(spark, cfg, tables, plan, sel_pdf, chash, videos, report,
+                                              show_progress, prepared, signing, provenance_facts(cfg, prov))
+    finally:
+        if plan is not None:
+            drop_run_plan(spark, tables, run_id)
     finished_at = utc_now()
     analyses = dict(zip(sel_pdf["video_id"], sel_pdf["analysis_json"], strict=True))
     for r in restoration_rows:
@@ -421,14 +412,53 @@ def _model_options(cfg: JobConfig) -> dict[str, Any]:
     return opts
 
 
+def _restore_waves(spark: Any, cfg: JobConfig, tables: Tables, plan: Any, waves: list[int], stage: RestoreSegments,
+                   infos: Any, literals: dict[str, Any], meta: str, show_progress: bool) -> None:
+    """Each wave: its rows of the run's plan -> the restore UDF -> staging append -> MERGE."""
+    from pyspark.sql import functions as F
+
+    staged_count = [0]
+    with progress_bars.bar("segments", sum(waves), show_progress) as bar:
+        for wave_no, size in enumerate(waves):
+            if not size:
+                continue
+            staged_at = utc_now()
+            keys_df = plan.filter(F.col("wave") == wave_no).select(
+                "video_id", "uri", "file_version", "segment_index", "window_start", "first_output", "last_output")
+            # Each task takes its segments in key order: videos then finish one after another, so an interrupted
+            # run leaves whole videos' segments done rather than a scatter. Spark keeps a partition's sort into
+            # mapInPandas; Sail drops that sort but keeps the order of a sorted, limited input (a top-k of the
+            # wave's rows, at most wave_segments) through the hash repartition.
+            seg_in = (keys_df.join(infos, on="video_id", how="inner")
+                      .orderBy("video_id", "segment_index").limit(size))
+            slots = max(1, min(cfg.execution.gpu_slots, size))
+            out = (seg_in.repartition(slots, "video_id", "segment_index")
+                   .sortWithinPartitions("video_id", "segment_index")
+                   .mapInPandas(stage, RestoreSegments.output_schema))
+            out = _with_literals(out, {**literals, "staged_at": staged_at})
+            with bar.follow():
+                tables.segment_staging.append(conform(out, SEGMENT_RESULTS), user_metadata=meta)
+            maybe_kill(staged_count)
+            staged = tables.segment_staging.read(spark).filter(
+                (F.col("run_id") == literals["run_id"]) & (F.col("staged_at") == F.lit(staged_at)))
+            merge_staged(spark, tables, staged, meta)
+            bar.set(size)
+            if wave_no == 0:
+                _abort_if_config_failure(staged, cfg)
+
+
 def _abort_if_config_failure(staged: Any, cfg: JobConfig) -> None:
-    rows = staged.select("status", "error_class", "error_message").toPandas()
-    classes = set(cfg.execution.abort_on_error_classes)
-    if len(rows) and (rows["status"] == "failed").all() and rows["error_class"].isin(classes).all():
-        first = rows.iloc[0]
+    """Raise when every staged row failed with a configuration class (aggregates; one row comes back)."""
+    from pyspark.sql import functions as F
+
+    classes = list(cfg.execution.abort_on_error_classes)
+    config_failed = (F.col("status") == "failed") & F.col("error_class").isin(classes)
+    first = F.min(F.when(config_failed, F.struct("error_class", "error_message")))
+    counts = staged.agg(F.count(F.lit(1)).alias("n"), F.sum(F.when(config_failed, 1).otherwise(0)).alias("bad"),
+                        first.alias("first")).collect()[0]
+    if counts["n"] and counts["bad"] == counts["n"]:
         raise JobAborted(
-            f"every segment of the first wave failed with {first['error_class']!r}: {first['error_message']}. "
+            f"every segment of the first wave failed with {counts['first']['error_class']!r}: "
+            f"{counts['first']['error_message']}. "
             "Nothing already restored was changed; fix the model settings (--preset/--weights) and rerun."
         )
-
-
