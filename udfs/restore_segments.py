@@ -21,8 +21,9 @@ import pandas as pd
 from seedvr.video.decode import DecodeLimits
 from seedvr.video.storage import check_under_roots
 from udfs import progress, segment_io
-from udfs.devices import device_slot, device_type
+from udfs.devices import cuda_count, device_slot, device_type
 from udfs.model_cache import ModelSpec, get_restorer, weights_digest
+from udfs.overlap import Failed, overlapped
 from udfs.schemas import SEGMENT_UDF_OUT, frame_for
 from udfs.stage import failure_columns
 
@@ -97,8 +98,28 @@ _RECEIPT_FIELDS = ("intermediate_sha256", "frames_in", "frames_out", "out_height
                    "read_s", "restore_s", "write_s", "weights_sha256")
 
 
+@dataclass
+class _Read:
+    """A row's first stage: its result row so far, and the decoded window (None once reused)."""
+
+    row: dict[str, Any]
+    url: str
+    seed: int = 0
+    info: dict[str, Any] = field(default_factory=dict)
+    frames: Any = None
+    t0: float = 0.0
+    error: BaseException | None = None  # the stage that failed; the row keeps what was known by then
+
+
 class RestoreSegments:
-    """mapInPandas function; one instance is pickled per task, `setup()` runs on first use."""
+    """mapInPandas function; one instance is pickled per task, `setup()` runs on first use.
+
+    Per row: read (reuse check, sandboxed decode of the window), restore (on the device, holding its slot),
+    write (intermediate, scores, receipt). The three run overlapped (udfs.overlap): the next window is
+    decoded and the previous one written while the device restores, and the device slot is held only
+    around the restore, so another task's restore can use the device while this one decodes or writes.
+    At most three windows are in memory per task: one read ahead, one on the device, one being written.
+    """
 
     output_schema = SEGMENT_UDF_OUT
 
@@ -109,71 +130,113 @@ class RestoreSegments:
         """The model for this task's device: loaded at most once per process, then shared (thread-safe)."""
         return get_restorer(self.settings.model, device)
 
-    def process(self, batch: pd.DataFrame, device: str) -> pd.DataFrame:
+    def _base_row(self, r: Any) -> dict[str, Any]:
+        s = self.settings
+        return {
+            "video_id": r.video_id, "preset": s.model.preset, "config_hash": s.config_hash,
+            "segment_index": int(r.segment_index), "file_version": r.file_version,
+            "window_start": int(r.window_start), "first_output": int(r.first_output),
+            "last_output": int(r.last_output), "device": None, "device_type": None,
+            "worker": f"{os.getpid()}:{threading.get_ident()}", "scores": {},
+        }
+
+    def read(self, r: Any) -> _Read:
+        """Reuse a finished segment, or decode the row's window (in the sandbox: the source is untrusted)."""
         from seedvr.restorer import derive_seed
 
         s = self.settings
-        rows = []
-        for r in batch.itertuples(index=False):
-            t0 = time.perf_counter()
-            row: dict[str, Any] = {
-                "video_id": r.video_id, "preset": s.model.preset, "config_hash": s.config_hash,
-                "segment_index": int(r.segment_index), "file_version": r.file_version,
-                "window_start": int(r.window_start), "first_output": int(r.first_output),
-                "last_output": int(r.last_output), "device": device, "device_type": device_type(device),
-                "worker": f"{os.getpid()}:{threading.get_ident()}", "scores": {},
-            }
-            try:
-                seed = derive_seed(str(r.video_id), int(r.segment_index), int(s.seed))
-                row["seed"] = seed
-                url = segment_io.intermediate_url(s.output_root, s.config_hash, str(r.video_id),
+        out = _Read(row=self._base_row(r), url="", t0=time.perf_counter())
+        try:
+            out.seed = out.row["seed"] = derive_seed(str(r.video_id), int(r.segment_index), int(s.seed))
+            out.url = segment_io.intermediate_url(s.output_root, s.config_hash, str(r.video_id),
                                                   str(r.file_version), int(r.segment_index))
-                done = segment_io.reusable_segment(url, row)
-                if done is not None:  # finished by an earlier, interrupted run: its file and receipt check out
-                    row.update({k: done.get(k) for k in _RECEIPT_FIELDS}, status="ok", intermediate_uri=url,
-                               reused=True)
-                    row["total_s"] = time.perf_counter() - t0
-                    rows.append(row)
-                    progress.tick("segments")
-                    continue
-                restorer = self.setup(device)  # inside the try: a model that fails to load is a failed row
-                row["weights_sha256"] = weights_digest(restorer.info)
-                info = json.loads(r.info_json) if isinstance(r.info_json, str) else {}
-                roots = (*s.source_roots, r.source_root) if isinstance(r.source_root, str) else s.source_roots
-                check_under_roots(str(r.uri), roots)
-                frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, info,
-                                                s.decode)
+            self._read_into(r, out)
+        except Exception as exc:  # noqa: BLE001 - a failed segment is a row, never a failed job
+            out.error = exc
+        return out
+
+    def _read_into(self, r: Any, out: _Read) -> None:
+        s, row, url, t0 = self.settings, out.row, out.url, out.t0
+        done = segment_io.reusable_segment(url, row)
+        if done is not None:  # finished by an earlier, interrupted run: its file and receipt check out
+            row.update({k: done.get(k) for k in _RECEIPT_FIELDS}, status="ok", intermediate_uri=url, reused=True)
+            return
+        out.info = json.loads(r.info_json) if isinstance(r.info_json, str) else {}
+        roots = (*s.source_roots, r.source_root) if isinstance(r.source_root, str) else s.source_roots
+        check_under_roots(str(r.uri), roots)
+        out.frames = segment_io.read_window(r.uri, int(r.window_start), int(r.last_output) + 1, out.info, s.decode)
+        row["read_s"] = time.perf_counter() - t0
+
+    def compute(self, r: Any, got: _Read) -> tuple[_Read, Any]:
+        """Restore the window on a device, holding its slot only for this."""
+        if got.frames is None or got.error is not None:
+            return got, None
+        s = self.settings
+        try:
+            with device_slot(s.device, s.tasks_per_gpu) as device:
+                got.row.update(device=device, device_type=device_type(device))
+                restorer = self.setup(device)  # a model that fails to load is a failed row
+                got.row["weights_sha256"] = weights_digest(restorer.info)
                 t1 = time.perf_counter()
-                restored = restorer.restore(frames, seed=seed, target=_row_target(s, getattr(r, "canvas_json", None)))
+                restored = restorer.restore(got.frames, seed=got.seed,
+                                            target=_row_target(s, getattr(r, "canvas_json", None)))
+                got.row["restore_s"] = time.perf_counter() - t1
+        except Exception as exc:  # noqa: BLE001 - a failed segment is a row, never a failed job
+            got.error = exc
+            return got, None
+        return got, restored
+
+    def write(self, r: Any, computed: Any) -> dict[str, Any]:
+        """Write the intermediate, its scores and its receipt; any failure on the way is the row's."""
+        if isinstance(computed, Failed):  # not raised by a stage's own code: kept as the row's failure
+            computed = (_Read(row=self._base_row(r), url="", t0=time.perf_counter(), error=computed.error), None)
+        got, restored = computed
+        row = got.row
+        if row["device"] is None:  # failed or reused before reaching a device
+            row["device"] = self.settings.device or ("cuda" if cuda_count() else "cpu")
+            row["device_type"] = device_type(row["device"])
+        try:
+            if got.error is not None:
+                raise got.error
+            if restored is not None:
                 t2 = time.perf_counter()
-                sha = segment_io.write_segment(url, restored, info)
-                t3 = time.perf_counter()
+                sha = segment_io.write_segment(got.url, restored, got.info)
                 row.update(
-                    status="ok", intermediate_uri=url, intermediate_sha256=sha,
-                    frames_in=int(frames.shape[0]), frames_out=int(restored.shape[0]),
+                    status="ok", intermediate_uri=got.url, intermediate_sha256=sha,
+                    frames_in=int(got.frames.shape[0]), frames_out=int(restored.shape[0]),
                     out_height=int(restored.shape[1]), out_width=int(restored.shape[2]),
-                    read_s=t1 - t0, restore_s=t2 - t1, write_s=t3 - t2,
+                    write_s=time.perf_counter() - t2,
                 )
-                if s.score:
-                    row["scores"] = segment_scores(frames, restored)
+                if self.settings.score:
+                    row["scores"] = segment_scores(got.frames, restored)
                 row["reused"] = False
-                segment_io.write_receipt(url, {k: row.get(k) for k in (*_RECEIPT_FIELDS, *segment_io.RECEIPT_KEYS)})
-            except Exception as exc:  # noqa: BLE001 - a failed segment is a row, never a failed job
-                row.update(status="failed", **failure_columns(exc))
-            row["total_s"] = time.perf_counter() - t0
-            rows.append(row)
-            progress.tick("segments")
+                segment_io.write_receipt(got.url, {k: row.get(k) for k in (*_RECEIPT_FIELDS,
+                                                                              *segment_io.RECEIPT_KEYS)})
+        except Exception as exc:  # noqa: BLE001 - a failed segment is a row, never a failed job
+            row.update(status="failed", **failure_columns(exc))
+        row["total_s"] = time.perf_counter() - got.t0
+        progress.tick("segments")
+        if restored is not None:
             _maybe_kill()
-        return frame_for(rows, SEGMENT_UDF_OUT)
+        return row
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
         s = self.settings
         from seedvr.threads import apply_torch_threads, plan_threads
 
         apply_torch_threads(s.torch_threads or plan_threads(tasks=s.concurrent_tasks).torch)
-        for batch in batches:
-            if not len(batch):
-                continue
-            with device_slot(s.device, s.tasks_per_gpu) as device:
-                out = self.process(batch, device)
-            yield out
+
+        def rows() -> Iterator[tuple[bool, Any]]:
+            for batch in batches:
+                records = list(batch.itertuples(index=False))
+                for i, r in enumerate(records):
+                    yield i == len(records) - 1, r
+
+        out: list[dict[str, Any]] = []
+        for last, row in overlapped(rows(), lambda item: self.read(item[1]),
+                                    lambda item, got: self.compute(item[1], got),
+                                    lambda item, computed: (item[0], self.write(item[1], computed))):
+            out.append(row)
+            if last:  # one output frame per input batch, as the engine sent them
+                yield frame_for(out, SEGMENT_UDF_OUT)
+                out = []
