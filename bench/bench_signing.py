@@ -65,7 +65,7 @@ def main() -> None:
                 plain.append(time.perf_counter() - t)
                 facts = _facts(src)
                 t = time.perf_counter()
-                archive = source_ingredient(src, ingredient_definition(facts))
+                archive, _ = source_ingredient(src, ingredient_definition(facts))
                 ingredient_s.append(time.perf_counter() - t)
                 sealer = Sealer(facts, cred, archive, tags=container_tags(facts))
                 t = time.perf_counter()

@@ -118,24 +118,18 @@ def _sealer(s: StitchSettings, r: Any, out_url: str, source_url: str) -> Any:
     if s.signing is None:
         return None
     from seedvr.provenance.facts import RestorationFacts, Source, transforms_from_applied
-    from seedvr.provenance.ingredient import source_ingredient
-    from seedvr.provenance.manifest import ingredient_definition
     from seedvr.provenance.seal import Sealer
-    from seedvr.provenance.tags import container_tags
-    from seedvr.video.storage import sha256_url
 
     applied = json.loads(r.applied_json) if isinstance(getattr(r, "applied_json", None), str) else []
     size = getattr(r, "size_bytes", None)
     source = Source(uri=source_url, size_bytes=int(size) if size is not None and size == size else None,
-                    sha256=sha256_url(source_url), file_version=str(r.file_version))
+                    file_version=str(r.file_version))
     facts = RestorationFacts(**{**dict(s.facts), "weights_sha256": getattr(r, "weights_sha256", None) or None},
                              config_hash=s.config_hash, title=out_url.rsplit("/", 1)[-1], source=source,
                              video_id=str(r.video_id), transforms=transforms_from_applied(applied))
     limits = s.decode
-    ingredient = source_ingredient(source_url, ingredient_definition(facts),
-                                   timeout_s=limits.timeout_s if limits else 120.0,
-                                   max_memory_mb=limits.memory_mb if limits else 2048)
-    return Sealer(facts, s.signing.credential(), ingredient, tags=container_tags(facts))
+    return Sealer.for_source(facts, s.signing.credential(), timeout_s=limits.timeout_s if limits else 120.0,
+                             max_memory_mb=limits.memory_mb if limits else 2048)
 
 
 def _disclosure_columns(sealed: Any) -> dict[str, Any]:

@@ -60,22 +60,17 @@ def sealer(refs: SigningRefs | None, args: argparse.Namespace, preset: Any, rest
 
     from seedvr import __version__
     from seedvr.provenance.facts import RestorationFacts, Source, transforms_from_applied
-    from seedvr.provenance.ingredient import source_ingredient
-    from seedvr.provenance.manifest import ingredient_definition
     from seedvr.provenance.seal import Sealer
-    from seedvr.provenance.tags import container_tags
-    from seedvr.video.storage import object_size, sha256_url
+    from seedvr.video.storage import object_size
 
     digests = dict((restorer.info or {}).get("weights_sha256") or {})
     weights = ";".join(f"{k}={v}" for k, v in sorted(digests.items())) or None
-    source = Source(uri=args.input, size_bytes=object_size(args.input), sha256=sha256_url(args.input))
     facts = RestorationFacts(
         software="seedvr-lakehouse", software_version=__version__, code_version=__version__, preset=preset.name,
         model=preset.description, weights_sha256=weights, config_hash="", run_id=uuid.uuid4().hex,
-        title=args.output.rstrip("/").rsplit("/", 1)[-1], source=source,
+        title=args.output.rstrip("/").rsplit("/", 1)[-1], source=Source(uri=args.input, size_bytes=object_size(args.input)),
         transforms=transforms_from_applied(list(transforms)), generative=not preset.is_identity)
-    ingredient = source_ingredient(args.input, ingredient_definition(facts), timeout_s=args.probe_timeout)
-    return Sealer(facts, refs.credential(), ingredient, tags=container_tags(facts))
+    return Sealer.for_source(facts, refs.credential(), timeout_s=args.probe_timeout)
 
 
 def summary(sealer_: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from seedvr.provenance.facts import TRAINED_MODEL_EDIT, RestorationFacts
 
 RESTORATION_ASSERTION = "org.seedvr.restoration"
 SOURCE_INGREDIENT = "source"
+SOURCE_METADATA = "org.seedvr.source"  # the ingredient's metadata key: URI, size, sha256, file version
 
 
 def _agent(f: RestorationFacts) -> dict[str, str]:
@@ -63,4 +64,4 @@ def ingredient_definition(f: RestorationFacts) -> dict[str, Any]:
     meta = {k: v for k, v in {"uri": src.uri, "size_bytes": src.size_bytes, "sha256": src.sha256,
                               "file_version": src.file_version}.items() if v is not None}
     return {"title": src.uri.rstrip("/").rsplit("/", 1)[-1] or src.uri, "relationship": "parentOf",
-            "label": SOURCE_INGREDIENT, "instance_id": f.source.instance_id, "metadata": {"org.seedvr.source": meta}}
+            "label": SOURCE_INGREDIENT, "instance_id": f.source.instance_id, "metadata": {SOURCE_METADATA: meta}}

@@ -50,6 +50,21 @@ class Sealer:
         self.tags = dict(tags) if tags else None  # the plain container tags the encoder writes beside it
         self.record: SealRecord | None = None
 
+    @classmethod
+    def for_source(cls, facts: RestorationFacts, credential: Credential, *, timeout_s: float = 120.0,
+                   max_memory_mb: int | None = 2048) -> Sealer:
+        """The sealer of a restoration of `facts.source`: the source read once in the sandbox for its
+        ingredient and sha256 (which both the ingredient and the facts then carry), plus the plain tags."""
+        from dataclasses import replace
+
+        from seedvr.provenance.ingredient import source_ingredient
+        from seedvr.provenance.tags import container_tags
+
+        archive, digest = source_ingredient(facts.source.uri, ingredient_definition(facts), timeout_s=timeout_s,
+                                            max_memory_mb=max_memory_mb)
+        facts = replace(facts, source=replace(facts.source, sha256=digest))
+        return cls(facts, credential, archive, tags=container_tags(facts))
+
     def _builder(self):  # noqa: ANN202 - c2pa.Builder
         import c2pa
 

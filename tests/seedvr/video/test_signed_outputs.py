@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 from pathlib import Path
 
@@ -73,8 +74,6 @@ def test_signed_mp4_verifies_plays_and_carries_its_facts(tmp_path, clip, probed,
     assert rep.restoration["run_id"] == "run-1" and rep.restoration["preset"] == "tiny-v2"
     assert rep.restoration["source"]["uri"] == clip("cfr_mp4")
     assert rep.test_only and any("TEST certificate" in line for line in rep.lines())
-    import hashlib
-
     assert res.sha256 == hashlib.sha256(Path(out).read_bytes()).hexdigest()  # the digest is of the signed bytes
 
 
@@ -100,12 +99,13 @@ def test_a_source_with_its_own_manifest_stays_an_ingredient(tmp_path, clip, prob
     signed_source = str(tmp_path / "signed_source.mp4")
     _encode(probed, "cfr_mp4", signed_source, _facts(clip("cfr_mp4")), credential)
     facts = _facts(signed_source, title="second.mp4", run_id="run-2")
-    archive = source_ingredient(signed_source, ingredient_definition(facts))
+    archive, digest = source_ingredient(signed_source, ingredient_definition(facts))
+    assert digest == hashlib.sha256(Path(signed_source).read_bytes()).hexdigest()
     out = str(tmp_path / "second.mp4")
     _encode(probed, "cfr_mp4", out, facts, credential, archive)
     rep = verify(out)
     assert rep.ok and rep.source_has_manifest
-    plain = source_ingredient(clip("cfr_mp4"), ingredient_definition(_facts(clip("cfr_mp4"))))
+    plain, _ = source_ingredient(clip("cfr_mp4"), ingredient_definition(_facts(clip("cfr_mp4"))))
     out2 = str(tmp_path / "third.mp4")
     _encode(probed, "cfr_mp4", out2, _facts(clip("cfr_mp4")), credential, plain)
     assert verify(out2).ok and not verify(out2).source_has_manifest
