@@ -92,6 +92,11 @@ def run_metrics(cfg: JobConfig, report: RestoreReport) -> dict[str, float]:
         m["model_frames_per_s"] = report.frames_restored / report.restore_s
     for stage, secs in report.stage_s.items():
         m[f"stage_s.{stage}"] = secs
+    if report.wave_costs:  # the commit cost each wave adds beyond its restores
+        merges = sorted(c["merge_s"] for c in report.wave_costs)
+        m["waves"] = len(merges)
+        m["wave_merge_s.median"] = merges[len(merges) // 2]
+        m["wave_merge_s.total"] = sum(merges)
     for t in report.maintenance:  # files of each compacted table, before and after
         if not t.error and t.files_before != t.files_after:
             m[f"table_files.{t.table}.before"], m[f"table_files.{t.table}.after"] = t.files_before, t.files_after

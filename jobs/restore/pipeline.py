@@ -102,6 +102,8 @@ class RestoreReport:
     disclosure: str = "disabled"
     # End-of-run compaction and vacuum of the tables (jobs/restore/maintenance.py).
     maintenance: list[Any] = field(default_factory=list)
+    # Per wave: its segments, the seconds of its restore tasks and staging append, and of its MERGE.
+    wave_costs: list[dict[str, float]] = field(default_factory=list)
     # Set by a dry run: what the run would do (nothing was restored or written).
     dry_run: DryRun | None = None
 
@@ -306,7 +308,7 @@ def run_restore(
     try:
         with _timed(report, "restore"):
             _restore_waves(spark, cfg, tables, plan, waves, RestoreSegments(settings), infos,
-                           {**_provenance_cols(prov), "run_id": run_id}, meta, show_progress)
+                           {**_provenance_cols(prov), "run_id": run_id}, meta, show_progress, report.wave_costs)
         # 5. reduce: per video, all segments ok -> stitch; any failed -> failed row.
         with _timed(report, "stitch"):
             restoration_rows += reduce_videos(spark, cfg, tables, plan, sel_pdf, chash, videos, report,
@@ -413,8 +415,11 @@ def _model_options(cfg: JobConfig) -> dict[str, Any]:
 
 
 def _restore_waves(spark: Any, cfg: JobConfig, tables: Tables, plan: Any, waves: list[int], stage: RestoreSegments,
-                   infos: Any, literals: dict[str, Any], meta: str, show_progress: bool) -> None:
-    """Each wave: its rows of the run's plan -> the restore UDF -> staging append -> MERGE."""
+                   infos: Any, literals: dict[str, Any], meta: str, show_progress: bool,
+                   costs: list[dict[str, float]] | None = None) -> None:
+    """Each wave: its rows of the run's plan -> the restore UDF -> staging append -> MERGE. `costs` gets
+    each wave's segments and seconds: restore tasks with the staging append, then the MERGE (the commit
+    cost a wave adds, whatever its size)."""
     from pyspark.sql import functions as F
 
     staged_count = [0]
@@ -436,12 +441,16 @@ def _restore_waves(spark: Any, cfg: JobConfig, tables: Tables, plan: Any, waves:
                    .sortWithinPartitions("video_id", "segment_index")
                    .mapInPandas(stage, RestoreSegments.output_schema))
             out = _with_literals(out, {**literals, "staged_at": staged_at})
+            t0 = time.perf_counter()
             with bar.follow():
                 tables.segment_staging.append(conform(out, SEGMENT_RESULTS), user_metadata=meta)
             maybe_kill(staged_count)
+            t1 = time.perf_counter()
             staged = tables.segment_staging.read(spark).filter(
                 (F.col("run_id") == literals["run_id"]) & (F.col("staged_at") == F.lit(staged_at)))
             merge_staged(spark, tables, staged, meta)
+            if costs is not None:
+                costs.append({"segments": size, "restore_append_s": t1 - t0, "merge_s": time.perf_counter() - t1})
             bar.set(size)
             if wave_no == 0:
                 _abort_if_config_failure(staged, cfg)

@@ -76,6 +76,17 @@ def scratch_line(cfg: JobConfig, rep: RestoreReport) -> str:
             f"videos under {where} (--keep-intermediates keeps them)")
 
 
+def wave_line(costs: list[dict[str, float]]) -> str:
+    """What the waves cost beyond their restores: the MERGE each adds (min/median/max) and its share."""
+    import statistics
+
+    merges = [c["merge_s"] for c in costs]
+    total = sum(c["restore_append_s"] + c["merge_s"] for c in costs) or 1.0
+    return (f"waves: {len(costs)} of up to {max(int(c['segments']) for c in costs)} segments; MERGE per wave "
+            f"{min(merges):.2f}/{statistics.median(merges):.2f}/{max(merges):.2f}s (min/median/max), "
+            f"{100 * sum(merges) / total:.0f}% of the restore stage")
+
+
 def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = None) -> None:
     # A log has no width: wide enough for every column (a terminal uses its own).
     console = console or Console(width=None if Console().is_terminal else 200)
@@ -120,6 +131,8 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
     console.print(f"outputs: {cfg.storage.output_root}/videos/{rep.config_hash}/")
     if rep.freed_videos or cfg.storage.keep_intermediates:
         console.print(scratch_line(cfg, rep))
+    if rep.wave_costs:
+        console.print(wave_line(rep.wave_costs), soft_wrap=True)
     compacted = [m for m in rep.maintenance if m.error or m.files_before != m.files_after]
     if compacted:
         console.print("maintenance: " + "; ".join(m.line() for m in compacted), soft_wrap=True)

@@ -43,6 +43,8 @@ def test_one_segment_waves_are_compacted_at_the_end_of_the_run(spark, make_video
     res = run("jobs.restore.command")
     assert res.returncode == 0, res.stderr[-2000:]
     assert "3 restored" in res.stdout and "maintenance: " in res.stdout
+    # What each wave's commit costs is reported beside the restore stage.
+    assert "waves: 6 of up to 1 segments; MERGE per wave " in res.stdout and "% of the restore stage" in res.stdout
     tables = table_refs(cfg.tables)
     for ref in (tables.segment_staging, tables.segments):
         assert _files(ref.path) == 1, ref.kind  # one file per compacted table
