@@ -82,15 +82,15 @@ class Sealer:
 
         t0 = time.perf_counter()
         builder = self._builder()
-        media = EMBEDDABLE.get(muxer)
+        embed = muxer in EMBEDDABLE
+        if not embed:
+            builder.set_no_embed()
+        media = EMBEDDABLE.get(muxer) or ("video/x-matroska" if muxer == "matroska" else f"video/{muxer}")
         signed = f"{tmp_path}.signed"
         try:
-            if media is None:
-                builder.set_no_embed()
-                media = "video/x-matroska" if muxer == "matroska" else f"video/{muxer}"
             with open(tmp_path, "rb") as src, open(signed, "w+b") as dst:
                 manifest = builder.sign(self.credential.signer(), media, src, dst)
-            if EMBEDDABLE.get(muxer):
+            if embed:
                 os.replace(signed, tmp_path)
         except c2pa.C2paError as exc:
             raise ConfigError(f"{output_url}: signing the C2PA manifest failed ({exc}); check "
@@ -98,9 +98,8 @@ class Sealer:
         finally:
             if os.path.exists(signed):
                 os.remove(signed)
-        side = None
-        if not EMBEDDABLE.get(muxer):
-            side = sidecar_url(output_url)
+        side = None if embed else sidecar_url(output_url)
+        if side is not None:
             with atomic_write(side, suffix=SIDECAR_SUFFIX) as tmp, open(tmp, "wb") as f:
                 f.write(manifest)
         label = c2pa.Reader("application/c2pa", io.BytesIO(manifest)).get_active_manifest()["label"]

@@ -53,7 +53,9 @@ def make_test_chain(days: int = 365) -> tuple[bytes, bytes]:
         .add_extension(_usage(signer=False), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256()))
-    leaf = (x509.CertificateBuilder().subject_name(_name("seedvr-lakehouse test signer")).issuer_name(ca.subject)
+    # The mark in the signer's own name too: a manifest's signature info carries the common name.
+    leaf = (x509.CertificateBuilder().subject_name(_name(f"seedvr-lakehouse test signer ({TEST_ONLY_MARK})"))
+            .issuer_name(ca.subject)
             .public_key(key.public_key()).serial_number(x509.random_serial_number())
             .not_valid_before(start).not_valid_after(end)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)

@@ -7,7 +7,9 @@ anchored in `trust_anchors` is `Valid` but not `Trusted`, and a test certificate
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -85,47 +87,49 @@ def _report(url: str, reader: Any, where: str) -> Report:
             rep.disclosed |= any("trainedalgorithmicmedia" in (x.get("digitalSourceType") or "").lower()
                                  for x in a.get("data", {}).get("actions", []))
     rep.source_has_manifest = any(i.get("active_manifest") for i in manifest.get("ingredients", []))
-    rep.test_only = TEST_ONLY_MARK.lower() in json.dumps(sig).lower() or "test signer" in (rep.signer or "")
+    rep.test_only = TEST_ONLY_MARK in (sig.get("common_name") or "")  # a generated test certificate says so
     if state not in OK_STATES and not rep.failures:
         rep.failures = ["the manifest does not validate"]
     return rep
 
 
+@contextlib.contextmanager
+def _reader(url: str, context: Any = None) -> Iterator[tuple[Any, str]]:
+    """(c2pa.Reader, "embedded" | "sidecar") of the file at `url`: its `.c2pa` sidecar when one is beside
+    it, else its embedded manifest. c2pa's errors pass through."""
+    import c2pa
+
+    from seedvr.provenance.ingredient import media_type
+    from seedvr.video.storage import exists, local_copy
+
+    side = sidecar_url(url)
+    manifest = None
+    if exists(side):
+        with local_copy(side) as sp, open(sp, "rb") as f:
+            manifest = f.read()
+    with local_copy(url) as path, open(path, "rb") as f:
+        yield c2pa.Reader(media_type(url), f, manifest, context=context), "sidecar" if manifest else "embedded"
+
+
 def verify(url: str, *, trust_anchors: bytes | None = None) -> Report:
-    """Verify one file (local path or URL) against its embedded manifest, else its `.c2pa` sidecar."""
+    """Verify one file (local path or URL) against its `.c2pa` sidecar, else its embedded manifest."""
     import c2pa
 
     from seedvr.errors import SeedVRError
-    from seedvr.provenance.ingredient import media_type
-    from seedvr.video.storage import exists, local_copy
 
     context = None
     if trust_anchors:
         context = c2pa.Context.from_dict({"verify": {"verify_trust": True},
                                           "trust": {"trust_anchors": trust_anchors.decode()}})
     try:
-        with local_copy(url) as path:
-            side = sidecar_url(url)
-            manifest = None
-            if exists(side):
-                with local_copy(side) as sp, open(sp, "rb") as f:
-                    manifest = f.read()
-            with open(path, "rb") as f:
-                try:
-                    if manifest is not None:
-                        reader = c2pa.Reader(media_type(url), f, manifest, context=context) if context else \
-                            c2pa.Reader(media_type(url), f, manifest)
-                        return _report(url, reader, "sidecar")
-                    reader = (c2pa.Reader(media_type(url), f, context=context) if context
-                              else c2pa.Reader(media_type(url), f))
-                    return _report(url, reader, "embedded")
-                except c2pa.C2paError as exc:
-                    name = type(exc).__name__
-                    if "ManifestNotFound" in name or "JumbfNotFound" in str(exc):
-                        return Report(url=url, state="Unsigned", failures=[
-                            "no C2PA manifest (none embedded, no .c2pa sidecar beside it)"])
-                    return Report(url=url, state="Invalid", where="sidecar" if manifest else "embedded",
-                                  failures=[f"{name.strip('_')}: {exc}"])
+        with _reader(url, context) as (reader, where):
+            return _report(url, reader, where)
+    except c2pa.C2paError as exc:
+        name = type(exc).__name__
+        if "ManifestNotFound" in name or "JumbfNotFound" in str(exc):
+            return Report(url=url, state="Unsigned", failures=[
+                "no C2PA manifest (none embedded, no .c2pa sidecar beside it)"])
+        return Report(url=url, state="Invalid", failures=[f"{name.strip('_')}: {exc}"])
     except SeedVRError as exc:
         return Report(url=url, state="Unreadable", failures=[str(exc)])
     except OSError as exc:
@@ -136,17 +140,7 @@ def stated_content(url: str) -> dict[str, Any]:
     """What the active manifest states, without what differs each time the same statement is signed: the
     manifest's label, the signature, the hard binding (`c2pa.hash.*`, whose offsets move with the signature's
     size), hashed links between assertions and the ingredients' validation results."""
-    import c2pa
-
-    from seedvr.video.storage import exists, local_copy
-
-    side = sidecar_url(url)
-    with local_copy(url) as path, open(path, "rb") as f:
-        if exists(side):
-            with local_copy(side) as sp, open(sp, "rb") as s:
-                reader = c2pa.Reader("application/octet-stream", f, s.read())
-        else:
-            reader = c2pa.Reader(path)
+    with _reader(url) as (reader, _):
         store = json.loads(reader.json())
     m = store["manifests"][store["active_manifest"]]
     assertions = [a for a in m.get("assertions", []) if not a["label"].startswith("c2pa.hash.")]
