@@ -9,7 +9,8 @@ lossless on RGB; they trade CPU for bytes. Measured at 720p on 2 cores, write + 
 
 16-bit frames use FFV1 gbrp16le unless rawvideo is chosen (UT Video has no 16-bit mode). The
 sha256 stored with the segment row lets the stitcher detect a damaged or stale object; keys are
-deterministic, so a retried task overwrites, never duplicates.
+deterministic, so a retried task overwrites, never duplicates. The digest is taken while the file is
+written, and checked while it is decoded (seedvr.video.digest): one hash pass per write and per read.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ import numpy as np
 
 from seedvr.errors import ConfigError, CorruptVideoError, InputError
 from seedvr.video.avutil import bit_depth_of, map_av_error
-from seedvr.video.storage import atomic_write, join_url, local_copy, sanitize_key_component, sha256_file
+from seedvr.video.digest import HashingReader, HashingWriter
+from seedvr.video.storage import atomic_write, join_url, local_copy, sanitize_key_component
 
 _TB = Fraction(1, 25)
 DEFAULT_CODEC = "utvideo"
@@ -33,6 +35,8 @@ DEFAULT_CODEC = "utvideo"
 _CODECS = {"utvideo": ("gbrp", None), "ffv1": ("bgr0", "gbrp16le"), "rawvideo": ("rgb24", "rgb48le")}
 INTERMEDIATE_CODECS = tuple(_CODECS)
 _CONTAINERS = {".nut": "nut", ".mkv": "matroska"}
+# The muxer's and demuxer's I/O buffer: a 720p RGB frame is 2.8 MB, so 32 KB (FFmpeg's) means ~85 calls.
+_IO_BUFFER = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,7 @@ class SegmentFile:
     """Where a segment was written and what it holds."""
 
     url: str
-    sha256: str
+    sha256: str | None  # None when written with digest=False (a scratch file checked by size)
     num_frames: int
     width: int
     height: int
@@ -84,18 +88,20 @@ def _frame_of(arr: np.ndarray, pix_fmt: str) -> av.VideoFrame:
 
 def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
                   metadata: Mapping[str, object] | None = None, codec: str = DEFAULT_CODEC,
-                  threads: int = 0) -> SegmentFile:
+                  threads: int = 0, digest: bool = True) -> SegmentFile:
     """Encode frames ((T,H,W,3) uint8/uint16, or an iterable of (H,W,3)) losslessly to `url`, atomically.
 
     Uncompressed frames go into the container as packets of the array's bytes: the rawvideo encoder
-    would only copy them (twice: into a frame, then into a packet).
+    would only copy them (twice: into a frame, then into a packet). The sha256 is taken as the bytes are
+    written; `digest=False` skips it, for a scratch file its own process reads back (checked by size).
     """
     n = 0
     shape: tuple[int, ...] | None = None
     dtype: np.dtype | None = None
     fmt, _, _ = _codec_for(url, codec, np.dtype(np.uint8))  # validate before any work
-    with atomic_write(url) as tmp:
-        out = av.open(tmp, "w", format=fmt)
+    with atomic_write(url) as tmp, open(tmp, "wb") as raw:
+        sink = HashingWriter(raw) if digest else raw
+        out = av.open(sink, "w", format=fmt, buffer_size=_IO_BUFFER)
         try:
             for key, value in (metadata or {}).items():
                 out.metadata[str(key)] = str(value)
@@ -134,44 +140,57 @@ def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
                 out.mux(stream.encode(None))
         finally:
             out.close()
-        digest = sha256_file(tmp)
+        raw.flush()
+        sha256 = sink.hexdigest(tmp) if isinstance(sink, HashingWriter) else None
         size = os.path.getsize(tmp)
     assert shape is not None and dtype is not None
-    return SegmentFile(url=url, sha256=digest, num_frames=n, width=shape[1], height=shape[0],
+    return SegmentFile(url=url, sha256=sha256, num_frames=n, width=shape[1], height=shape[0],
                        dtype=str(dtype), size_bytes=size)
 
 
 def iter_segment(url: str, *, sha256: str | None = None, size_bytes: int | None = None) -> Iterator[np.ndarray]:
-    """Yield the frames of a segment file one by one; verify the checksum first when given.
+    """Yield the frames of a segment file one by one, checking its sha256 (when given) in the same pass.
+
+    The digest is complete only once the file has been read, so a damaged file raises CorruptVideoError
+    after its last frame, before the iterator ends: a consumer that writes atomically (the stitcher)
+    never commits a file made from it. A decoding error in a file whose digest differs is reported as
+    the mismatch it is.
 
     `size_bytes` instead of `sha256` is the cheap check for a file this process wrote moments ago into its
-    own scratch folder (seedvr-clip): the atomic write already rules out a half-written file, and a full
-    hash pass would cost as much as reading it. Files from other tasks or runs are verified by digest.
+    own scratch folder (seedvr-clip): the atomic write already rules out a half-written file, and a hash
+    pass would cost as much as reading it. Files from other tasks or runs are verified by digest.
     """
     with local_copy(url) as path:
         if size_bytes is not None and os.path.getsize(path) != size_bytes:
             raise CorruptVideoError(f"{url}: segment file is {os.path.getsize(path)} bytes, {size_bytes} were written; "
                                     "something else changed the scratch folder: run again")
-        if sha256 is not None:
-            actual = sha256_file(path)
-            if actual != sha256:
-                raise CorruptVideoError(
-                    f"{url}: segment checksum mismatch (expected {sha256[:12]}…, found {actual[:12]}…); "
-                    "the object was damaged or overwritten: re-run the segment"
-                )
-        try:
-            container = av.open(path, "r")
-        except Exception as exc:  # noqa: BLE001
-            raise map_av_error(exc, url) from exc
-        try:
-            stream = container.streams.video[0]
-            fmt = "rgb48le" if bit_depth_of(stream.codec_context.pix_fmt or "gbrp") > 8 else "rgb24"
-            for frame in container.decode(stream):
-                yield frame.to_ndarray(format=fmt).copy()
-        except Exception as exc:  # noqa: BLE001
-            raise map_av_error(exc, url, stage="decoding a segment") from exc
-        finally:
-            container.close()
+        with open(path, "rb") as raw:
+            source = HashingReader(raw) if sha256 is not None else path
+
+            def check() -> None:
+                if isinstance(source, HashingReader) and (actual := source.hexdigest(path)) != sha256:
+                    raise CorruptVideoError(
+                        f"{url}: segment checksum mismatch (expected {sha256[:12]}…, found {actual[:12]}…); "
+                        "the object was damaged or overwritten: re-run the segment")
+
+            try:
+                container = av.open(source, "r", buffer_size=_IO_BUFFER)
+            except Exception as exc:  # noqa: BLE001
+                check()
+                raise map_av_error(exc, url) from exc
+            try:
+                stream = container.streams.video[0]
+                fmt = "rgb48le" if bit_depth_of(stream.codec_context.pix_fmt or "gbrp") > 8 else "rgb24"
+                for frame in container.decode(stream):
+                    yield frame.to_ndarray(format=fmt).copy()
+            except CorruptVideoError:
+                raise
+            except Exception as exc:  # noqa: BLE001
+                check()
+                raise map_av_error(exc, url, stage="decoding a segment") from exc
+            finally:
+                container.close()
+            check()
 
 
 def read_segment(url: str, *, sha256: str | None = None) -> np.ndarray:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import shutil
 import tempfile
 import threading
@@ -21,6 +20,7 @@ import numpy as np
 
 from seedvr import defaults
 from seedvr.restorer.seeding import derive_seed
+from seedvr.video.ahead import Prefetch
 from seedvr.video.decode import iter_frame_views
 from seedvr.video.encode import EncodeSettings, container_format
 from seedvr.video.info import VideoInfo
@@ -31,9 +31,6 @@ from seedvr.video.stitch import StitchResult, blend_stream, encode_stream
 from seedvr.video.storage import is_local
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
-# How long stopping waits for the restore thread to finish its current step before leaving it behind
-# (a daemon thread: a caller that exits right away must leave with os._exit, see seedvr.cli).
-STOP_JOIN_S = 2.0
 
 
 class ClipCancelled(Exception):
@@ -119,10 +116,12 @@ def iter_restored_segments(
     progress: Progress | None = None,
     timings: dict[str, float] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    digest: bool = True,
 ) -> Iterator[SegmentFile]:
     """Restore every segment window and write it as a lossless intermediate under `root`, in order.
 
     `should_stop` is asked before each segment and before each write: once true, nothing more is started.
+    `digest=False` records no sha256: for files the same process reads back, checked by size.
     """
     cfg = job.config_hash(dict(restorer.info))
     codec = job.intermediate_codec
@@ -144,7 +143,7 @@ def iter_restored_segments(
             return
         sf = write_segment(segment_key(root, video_id, cfg, s.index), restored, codec=codec,
                            metadata={"window_start": s.window_start, "first_output": s.first_output,
-                                     "last_output": s.last_output})
+                                     "last_output": s.last_output}, digest=digest)
         del restored
         t3 = time.perf_counter()
         for k, v in (("decode", t1 - t0), ("restore", t2 - t1), ("write_segments", t3 - t2)):
@@ -162,66 +161,11 @@ def restore_segments(info: VideoInfo, segments: Sequence[Segment], restorer: _Re
                                        progress=progress, timings=timings))
 
 
-class _Prefetch:
-    """Runs a generator in a background thread, at most `ahead` items in front of the consumer.
+class _Prefetch(Prefetch):
+    """The restorer (GPU) works on segment k+1 while the stitcher (CPU) blends and encodes segment k."""
 
-    In `restore_clip` the restorer (GPU) works on segment k+1 while the stitcher (CPU) blends and
-    encodes segment k; PyAV, numpy and torch release the GIL in their heavy calls.
-    """
-
-    _DONE = object()
-
-    def __init__(self, gen: Iterator[Any], ahead: int = 1, cancel: threading.Event | None = None) -> None:
-        self._queue: queue.Queue[Any] = queue.Queue(maxsize=ahead)
-        self._cancel = cancel if cancel is not None else threading.Event()
-        self._thread = threading.Thread(target=self._run, args=(gen,), name="seedvr-restore", daemon=True)
-        self._thread.start()
-
-    def _put(self, item: Any) -> bool:
-        while not self._cancel.is_set():
-            try:
-                self._queue.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
-
-    def _run(self, gen: Iterator[Any]) -> None:
-        try:
-            for item in gen:
-                if not self._put(item):
-                    return
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which re-raises it
-            self._put(exc)
-            return
-        self._put(self._DONE)
-
-    def get(self, should_stop: Callable[[], bool] = lambda: False) -> Any:
-        """The next item; polls, so that a Ctrl-C or a cancel reaches the consumer within 0.1 s."""
-        while True:
-            if should_stop():
-                raise ClipCancelled("cancelled")
-            try:
-                item = self._queue.get(timeout=0.1)
-                break
-            except queue.Empty:
-                if not self._thread.is_alive() and self._queue.empty():
-                    raise RuntimeError("the segment producer stopped without a result") from None
-        if isinstance(item, BaseException):
-            raise item
-        if item is self._DONE:
-            raise RuntimeError("the segment producer finished early")
-        return item
-
-    def close(self, timeout: float = STOP_JOIN_S) -> bool:
-        """Ask the producer to stop and wait at most `timeout` s; True when it has ended.
-
-        A restorer call cannot be interrupted halfway, so a thread still inside one is left to finish on
-        its own (it is a daemon and writes nothing once cancelled).
-        """
-        self._cancel.set()
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+    def stopped_error(self) -> BaseException:
+        return ClipCancelled("cancelled")
 
 
 def restore_clip(
@@ -273,13 +217,14 @@ def restore_clip(
         return halt.is_set() or (cancel is not None and cancel.is_set())
 
     producer = _Prefetch(iter_restored_segments(info, segments, restorer, root, job=job, video_id=vid,
-                                                progress=progress, timings=timings, should_stop=stopped),
-                         cancel=halt)
+                                                progress=progress, timings=timings, should_stop=stopped,
+                                                digest=False),
+                         cancel=halt, name="seedvr-restore")
 
     def open_segment(k: int) -> Iterator[np.ndarray]:
         files.append(producer.get(stopped))
         assert len(files) == k + 1
-        # Written by this run into its own scratch a moment ago: the size is checked, the digest recorded.
+        # Written by this run into its own scratch a moment ago: the size is checked (no digest is taken).
         return iter_segment(files[k].url, size_bytes=files[k].size_bytes)
 
     def stitch_progress(done: int, total: int) -> None:

@@ -1,7 +1,8 @@
 """Stitch restored segments into one video: cross-fade overlaps, encode once, copy audio once.
 
 Streaming: segments are read in order and a frame is encoded as soon as no later segment can
-change it, so memory holds at most one overlap of frames, whatever the video's length. The output
+change it, so memory holds at most one overlap of frames, whatever the video's length. Segments are
+decoded (and their digests checked) in a thread a few frames ahead of the encoder. The output
 carries the source's pts and time base (VFR survives), colour tags, rotation and display aspect;
 audio and subtitle packets are copied packet for packet. The file appears at its final key only
 once complete.
@@ -24,6 +25,7 @@ import av
 import numpy as np
 
 from seedvr.errors import ConfigError, InputError, VideoError
+from seedvr.video.ahead import SegmentsAhead
 from seedvr.video.avutil import map_av_error, open_video, resolved_color
 from seedvr.video.blend import blend_frames, crossfade_weights
 from seedvr.video.encode import EncodeSettings, VideoWriter, container_format, output_sar
@@ -36,6 +38,8 @@ from seedvr.video.storage import atomic_write, sha256_file
 SegmentOpener = Callable[[int], Iterator[np.ndarray]]
 # `seal(tmp_path, muxer, output_url)`: signs the finished temporary file in place before it is committed.
 Sealer = Callable[[str, str, str], Any]
+# Decoded segment frames that may wait for the encoder (a 4K 16-bit frame is 50 MB).
+READ_AHEAD_FRAMES = 4
 # Containers that keep arbitrary tags only when asked to (MP4/MOV write title/comment/encoder otherwise).
 _TAG_OPTIONS = {"mp4": {"movflags": "use_metadata_tags"}, "mov": {"movflags": "use_metadata_tags"}}
 
@@ -164,6 +168,7 @@ def stitch_video(
     streams_from: VideoInfo | None = None,
     tags: Mapping[str, str] | None = None,
     seal: Sealer | None = None,
+    read_ahead: int = READ_AHEAD_FRAMES,
 ) -> StitchResult:
     """Blend and encode the segments of one video to `output_url` (written atomically).
 
@@ -171,7 +176,8 @@ def stitch_video(
     callers never decode the output again to look at it. `finish` turns a blended picture into the output
     frame (the bars of a prepared source put back); `streams_from` is the original file whose audio and
     subtitles are copied when `info` describes its prepared mezzanine. `tags` are container metadata;
-    `seal` signs the finished file before it appears (see `encode_stream`).
+    `seal` signs the finished file before it appears (see `encode_stream`). `read_ahead` frames are decoded
+    ahead of the encoder in a thread (0: in the caller's thread).
     """
     settings = settings or EncodeSettings()
     if len(segment_urls) != len(segments):
@@ -183,14 +189,16 @@ def stitch_video(
     def open_segment(k: int) -> Iterator[np.ndarray]:
         return iter_segment(segment_urls[k], sha256=checksums[k] if checksums else None)
 
-    frames = blend_stream(segments, open_segment, num_frames=info.num_frames, blend=blend)
-    if observe is not None:
-        frames = _tapped(frames, observe)
-    if finish is not None:
-        frames = ((i, finish(f)) for i, f in frames)
-    return encode_stream(info, frames, output_url, settings=settings, fmt=fmt, blend=blend, copy_audio=copy_audio,
-                         copy_subtitles=copy_subtitles, progress=progress, streams_from=streams_from,
-                         tags=tags, seal=seal)
+    with SegmentsAhead(open_segment, len(segments), read_ahead) if read_ahead > 0 else _NullContext() as ahead:
+        frames = blend_stream(segments, ahead.open if ahead is not None else open_segment,
+                              num_frames=info.num_frames, blend=blend)
+        if observe is not None:
+            frames = _tapped(frames, observe)
+        if finish is not None:
+            frames = ((i, finish(f)) for i, f in frames)
+        return encode_stream(info, frames, output_url, settings=settings, fmt=fmt, blend=blend,
+                             copy_audio=copy_audio, copy_subtitles=copy_subtitles, progress=progress,
+                             streams_from=streams_from, tags=tags, seal=seal)
 
 
 def _tapped(frames: Iterator[tuple[int, np.ndarray]],

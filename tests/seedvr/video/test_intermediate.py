@@ -68,13 +68,39 @@ def test_checksum_is_the_files_sha256(tmp_path, codec: str, ext: str) -> None:
     assert sf.sha256 == sha256_file(url) and sf.size_bytes == os.path.getsize(url)
 
 
-def test_damaged_segment_fails_before_any_frame(tmp_path) -> None:
+def test_damaged_segment_fails_before_the_iterator_ends(tmp_path) -> None:
+    """The digest is checked in the decoding pass: a flipped byte raises before the last frame is taken."""
     url = str(tmp_path / "s.nut")
     sf = write_segment(url, np.zeros((3, 8, 8, 3), np.uint8), codec="rawvideo")
     with open(url, "r+b") as f:
         f.seek(-10, os.SEEK_END)
         f.write(b"\xff")
-    frames = iter_segment(url, sha256=sf.sha256)
     with pytest.raises(CorruptVideoError, match="checksum mismatch"):
-        next(frames)
+        list(iter_segment(url, sha256=sf.sha256))
 
+
+@pytest.mark.parametrize("codec", ["utvideo", "ffv1"])
+def test_damage_that_breaks_decoding_is_reported_as_the_mismatch(tmp_path, codec: str) -> None:
+    url = str(tmp_path / "s.nut")
+    frames = np.random.default_rng(5).integers(0, 255, (4, 32, 48, 3), dtype=np.uint8)
+    sf = write_segment(url, frames, codec=codec)
+    size = os.path.getsize(url)
+    with open(url, "r+b") as f:  # scribble over the middle of the file
+        f.seek(size // 3)
+        f.write(b"\x00\xff" * (size // 6))
+    with pytest.raises(CorruptVideoError, match="checksum mismatch"):
+        list(iter_segment(url, sha256=sf.sha256))
+
+
+def test_intact_segment_reads_back_exactly_with_its_digest(tmp_path) -> None:
+    url = str(tmp_path / "s.mkv")
+    frames = np.random.default_rng(6).integers(0, 255, (5, 24, 40, 3), dtype=np.uint8)
+    sf = write_segment(url, frames, codec="ffv1")
+    assert np.array_equal(np.stack(list(iter_segment(url, sha256=sf.sha256))), frames)
+
+
+def test_a_scratch_segment_can_skip_its_digest(tmp_path) -> None:
+    url = str(tmp_path / "s.nut")
+    sf = write_segment(url, np.zeros((2, 8, 8, 3), np.uint8), codec="rawvideo", digest=False)
+    assert sf.sha256 is None and sf.size_bytes == os.path.getsize(url)
+    assert len(list(iter_segment(url, size_bytes=sf.size_bytes))) == 2

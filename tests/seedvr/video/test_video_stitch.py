@@ -215,3 +215,21 @@ def test_bad_output_settings() -> None:
         EncodeSettings(codec="mpeg2video")
     with pytest.raises(ConfigError, match="crf"):
         EncodeSettings(crf=99)
+
+
+@pytest.mark.parametrize("damaged", [0, 1, -1])
+def test_a_damaged_segment_is_never_stitched(probed, tmp_path, damaged: int) -> None:
+    """Segments are verified in the pass that decodes them: the error comes before the output is committed,
+    whichever segment is damaged, so no file appears at the output key."""
+    from seedvr.errors import CorruptVideoError
+
+    info = probed("audio_mkv")
+    segs = plan_segments(info.num_frames, 9, 3)
+    urls, sums = _restore_segments(info, segs, str(tmp_path / "segs"), IdentityRestorer(1))
+    with open(urls[damaged], "r+b") as f:
+        f.seek(os.path.getsize(urls[damaged]) // 2)
+        f.write(b"\x5a")
+    out = str(tmp_path / "out.mkv")
+    with pytest.raises(CorruptVideoError, match="checksum mismatch"):
+        stitch_video(info, segs, urls, out, settings=EncodeSettings.lossless(), checksums=sums)
+    assert not os.path.exists(out) and sorted(os.listdir(tmp_path)) == ["segs"]
