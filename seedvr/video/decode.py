@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from seedvr.errors import (
     BadTimestampsError,
@@ -175,15 +176,17 @@ def _fill(out: np.ndarray, url: str, start: int, stop: int, info: VideoInfo, thr
 def _converter(info: VideoInfo):  # noqa: ANN202 - a closure over the source's colour decisions
     """Frame -> RGB array using the source's matrix and range (untagged HD as BT.709, SD as BT.601)."""
     fmt = rgb_format(info)
+    # One swscale context per decode: `to_ndarray(format=...)` builds a new one for every frame.
+    sws = VideoReformatter()
     if is_rgb_format(info.pix_fmt):
         def convert(frame: av.VideoFrame) -> np.ndarray:
-            return frame.to_ndarray(format=fmt)
+            return sws.reformat(frame, format=fmt).to_ndarray()
         return convert
     matrix = source_matrix(info.color, info.height)
     rng = source_range(info.color, info.pix_fmt)
 
     def convert_yuv(frame: av.VideoFrame) -> np.ndarray:
         # May be a view into the frame's buffer: `iter_frames` copies, `read_frames` copies into its array.
-        return frame.to_ndarray(format=fmt, src_colorspace=matrix, src_color_range=rng)
+        return sws.reformat(frame, format=fmt, src_colorspace=matrix, src_color_range=rng).to_ndarray()
 
     return convert_yuv

@@ -23,6 +23,7 @@ from fractions import Fraction
 
 import av
 import numpy as np
+from av.video.reformatter import VideoReformatter
 
 from seedvr.errors import ConfigError, CorruptVideoError, InputError
 from seedvr.video.avutil import bit_depth_of, map_av_error
@@ -80,9 +81,9 @@ def _codec_for(url: str, codec: str, dtype: np.dtype) -> tuple[str, str, str]:
     return _CONTAINERS[ext], codec, eight if dtype == np.uint8 else str(sixteen)
 
 
-def _frame_of(arr: np.ndarray, pix_fmt: str) -> av.VideoFrame:
+def _frame_of(arr: np.ndarray, pix_fmt: str, sws: VideoReformatter) -> av.VideoFrame:
     if pix_fmt in ("bgr0", "gbrp"):  # swscale repacks faster than PyAV's per-plane copy
-        return av.VideoFrame.from_ndarray(arr, format="rgb24").reformat(format=pix_fmt)
+        return sws.reformat(av.VideoFrame.from_ndarray(arr, format="rgb24"), format=pix_fmt)
     return av.VideoFrame.from_ndarray(arr, format=pix_fmt)  # rgb24 / rgb48le / gbrp16le take (H, W, 3) RGB
 
 
@@ -107,6 +108,7 @@ def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
                 out.metadata[str(key)] = str(value)
             stream = None
             packets = False
+            sws = VideoReformatter()  # one swscale context for the file, not one per frame
             for arr in frames:
                 arr = np.asarray(arr)
                 if shape is None:
@@ -130,7 +132,7 @@ def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
                     packet.time_base, packet.stream, packet.is_keyframe = _TB, stream, True
                     out.mux(packet)
                 else:
-                    frame = _frame_of(np.ascontiguousarray(arr), pix_fmt)
+                    frame = _frame_of(np.ascontiguousarray(arr), pix_fmt, sws)
                     frame.pts, frame.time_base = n, _TB
                     out.mux(stream.encode(frame))
                 n += 1
@@ -181,8 +183,9 @@ def iter_segment(url: str, *, sha256: str | None = None, size_bytes: int | None 
             try:
                 stream = container.streams.video[0]
                 fmt = "rgb48le" if bit_depth_of(stream.codec_context.pix_fmt or "gbrp") > 8 else "rgb24"
+                sws = VideoReformatter()
                 for frame in container.decode(stream):
-                    yield frame.to_ndarray(format=fmt).copy()
+                    yield sws.reformat(frame, format=fmt).to_ndarray().copy()
             except CorruptVideoError:
                 raise
             except Exception as exc:  # noqa: BLE001
