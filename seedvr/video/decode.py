@@ -13,7 +13,6 @@ from dataclasses import dataclass
 
 import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
 from seedvr.errors import (
     BadTimestampsError,
@@ -23,7 +22,14 @@ from seedvr.errors import (
     TruncatedVideoError,
     VideoTooLargeError,
 )
-from seedvr.video.avutil import is_rgb_format, map_av_error, open_video, source_matrix, source_range
+from seedvr.video.avutil import (
+    is_rgb_format,
+    map_av_error,
+    open_video,
+    reformatter,
+    source_matrix,
+    source_range,
+)
 from seedvr.video.info import VideoInfo
 from seedvr.video.remux import ensure_decodable
 
@@ -176,8 +182,7 @@ def _fill(out: np.ndarray, url: str, start: int, stop: int, info: VideoInfo, thr
 def _converter(info: VideoInfo):  # noqa: ANN202 - a closure over the source's colour decisions
     """Frame -> RGB array using the source's matrix and range (untagged HD as BT.709, SD as BT.601)."""
     fmt = rgb_format(info)
-    # One swscale context per decode: `to_ndarray(format=...)` builds a new one for every frame.
-    sws = VideoReformatter()
+    sws = reformatter("decode")
     if is_rgb_format(info.pix_fmt):
         def convert(frame: av.VideoFrame) -> np.ndarray:
             return sws.reformat(frame, format=fmt).to_ndarray()

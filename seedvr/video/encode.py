@@ -13,9 +13,9 @@ from fractions import Fraction
 
 import av
 import numpy as np
-from av.video.reformatter import VideoReformatter
 
 from seedvr.errors import ConfigError
+from seedvr.video.avutil import reformatter
 from seedvr.video.hdr import HdrMetadata
 from seedvr.video.info import ColorInfo
 
@@ -166,9 +166,7 @@ class VideoWriter:
         self.stream = s
         self.time_base = time_base
         self._sws = (_SWS_OUT.get(color.matrix, "itu709"), "JPEG" if color.range == 2 else "MPEG")
-        # One swscale context for the stream: `VideoFrame.reformat` builds a new one per frame, which is
-        # 40 % of the conversion's cost at 720p.
-        self._reformatter = VideoReformatter()
+        self._reformatter = reformatter("encode")
         self.frames = 0
 
     def _to_frame(self, arr: np.ndarray) -> av.VideoFrame:

@@ -26,7 +26,7 @@ import numpy as np
 from av.video.reformatter import VideoReformatter
 
 from seedvr.errors import ConfigError, CorruptVideoError, InputError
-from seedvr.video.avutil import bit_depth_of, map_av_error
+from seedvr.video.avutil import bit_depth_of, map_av_error, reformatter
 from seedvr.video.digest import HashingReader, HashingWriter
 from seedvr.video.storage import atomic_write, join_url, local_copy, sanitize_key_component
 
@@ -108,7 +108,7 @@ def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
                 out.metadata[str(key)] = str(value)
             stream = None
             packets = False
-            sws = VideoReformatter()  # one swscale context for the file, not one per frame
+            sws = reformatter("segment-write")
             for arr in frames:
                 arr = np.asarray(arr)
                 if shape is None:
@@ -183,7 +183,7 @@ def iter_segment(url: str, *, sha256: str | None = None, size_bytes: int | None 
             try:
                 stream = container.streams.video[0]
                 fmt = "rgb48le" if bit_depth_of(stream.codec_context.pix_fmt or "gbrp") > 8 else "rgb24"
-                sws = VideoReformatter()
+                sws = reformatter("segment-read")
                 for frame in container.decode(stream):
                     yield sws.reformat(frame, format=fmt).to_ndarray().copy()
             except CorruptVideoError:
