@@ -151,6 +151,7 @@ def plan_phase(spark: Any, cfg: Any, tables: Any, peak: Callable[[], float | Non
 
     from jobs.config import config_hash
     from jobs.restore.selection import apply_selection, make_selection
+    from jobs.restore.wave_cost import wave_sizing
     from jobs.restore.waves import PLAN_KEY, drop_run_plan, mark_todo, record_plan
     from udfs.plan import PlanSegments
 
@@ -166,8 +167,8 @@ def plan_phase(spark: Any, cfg: Any, tables: Any, peak: Callable[[], float | Non
     done = (tables.segments.read(spark).filter((F.col("config_hash") == chash) & (F.col("status") == "ok"))
             .select(*PLAN_KEY))
     plan = mark_todo(planned.filter(F.col("segment_index") >= 0).drop("error_class", "error_message"), done)
-    mine, n, waves = record_plan(spark, tables, plan, wave_segments=cfg.execution.wave_segments,
-                                 run_id="bench-plan")
+    mine, n, waves, _ = record_plan(spark, tables, plan, sizing=wave_sizing(spark, tables, cfg, chash),
+                                    run_id="bench-plan")
     out: dict[str, Any] = {"videos": len(sel), "plan_failures": len(failures), "segments": n, "waves": len(waves),
            "select_s": t_select, "plan_s": time.perf_counter() - t0 - t_select,
            "server_peak_after_plan_mb": peak()}
@@ -232,6 +233,8 @@ def main() -> int:
     p.add_argument("--plan-scale", type=int, default=2_000_000, help="segments in the synthetic catalog")
     p.add_argument("--segments-per-video", type=int, default=100)
     p.add_argument("--wave", type=int, default=256, help="segments per wave")
+    p.add_argument("--preset", default="identity",
+                   help="model preset: one with a DiT (tiny-v2) also prices segments to size waves by time")
     p.add_argument("--server", choices=("process", "inline"), default="process")
     p.add_argument("--skip-dry-run", action="store_true")
     args = p.parse_args()
@@ -254,7 +257,7 @@ def main() -> int:
             cfg = load_config("local", {
                 "tables": {"root": f"{root}/tables"},
                 "storage": {"output_root": f"{root}/outputs", "work_dir": f"{root}/work"},
-                "model": {"preset": "identity", "target": {"mode": "scale", "value": 1.0}},
+                "model": {"preset": args.preset, "target": {"mode": "scale", "value": 1.0}},
                 "segments": {"segment_frames": SEGMENT_FRAMES, "context_frames": CONTEXT_FRAMES,
                              "split_at_cuts": False},
                 "execution": {"wave_segments": args.wave},

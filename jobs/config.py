@@ -199,8 +199,13 @@ class ExecutionConfig(_Frozen):
     gpu_slots: int = Field(default=1, ge=1)
     # Tasks allowed on one GPU at a time inside one process (a semaphore per device).
     tasks_per_gpu: int = Field(default=1, ge=1)
-    # Segments per wave: each wave is staged and merged, which bounds the work lost to a kill.
+    # A wave is restored, staged and merged as one commit, so it is also the work a kill loses. Waves are
+    # cut by expected restore time: `wave_minutes` of accelerator work each (the cost of a segment is its
+    # window frames x output megapixels x a rate measured from earlier results of the same config, else
+    # the preset's estimate; jobs/restore/wave_cost.py), and at most `wave_segments` segments each.
+    # `wave_minutes: null` cuts by count only.
     wave_segments: int = Field(default=64, ge=1)
+    wave_minutes: float | None = Field(default=10.0, gt=0)
     stitch_slots: int = Field(default=1, ge=1)
     probe_slots: int = Field(default=2, ge=1)
     probe_timeout_s: float = 60.0

@@ -69,6 +69,8 @@ def run_params(cfg: JobConfig, report: RestoreReport) -> dict[str, Any]:
         # How the outputs are signed; the key's location and material never reach MLflow.
         "disclosure": report.disclosure,
     }
+    if report.wave_sizing is not None:  # how the waves were sized: target, rate and its source
+        params.update(report.wave_sizing.params())
     for k, v in cfg.model.sampling.items():
         params[f"sampling.{k}"] = v
     for k, v in report.threads.items():  # the thread budget of a restore task (seedvr.threads)
@@ -97,6 +99,8 @@ def run_metrics(cfg: JobConfig, report: RestoreReport) -> dict[str, float]:
         m["waves"] = len(merges)
         m["wave_merge_s.median"] = merges[len(merges) // 2]
         m["wave_merge_s.total"] = sum(merges)
+    if report.wave_sizing is not None:  # the restore seconds each wave was expected to take
+        m.update(report.wave_sizing.metrics())
     for t in report.maintenance:  # files of each compacted table, before and after
         if not t.error and t.files_before != t.files_after:
             m[f"table_files.{t.table}.before"], m[f"table_files.{t.table}.after"] = t.files_before, t.files_after

@@ -1,19 +1,20 @@
 """What a restore run would do, from its selection and plan, before anything is restored or written.
 
 Pure arithmetic over the selected catalog rows and the segments still to do (counted per video), so `seedvr-restore --dry-run`
-answers in seconds: how many videos and segments, the output sizes, the scratch space the intermediates
-need (they stay until each video is stitched) and the model's memory.
+answers in seconds: how many videos and segments, the waves and the restore time each is expected to take,
+the output sizes, the scratch space the intermediates need (they stay until each video is stitched) and
+the model's memory.
 """
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
+from jobs.restore.wave_cost import WaveSizing
 from seedvr.restorer.target import TargetSize
 
 # Bytes per output pixel and frame of the job's intermediates: UT Video, lossless, measured at 0.36 of the
@@ -38,6 +39,14 @@ class DryRun:
     gpu_memory_gb: float | None = None
     # Videos whose analysis calls for a mezzanine, by what it will do (deinterlace, crop, ...).
     archive: dict[str, int] = field(default_factory=dict)
+    # How the waves are sized, with the expected restore seconds of each.
+    wave_sizing: WaveSizing | None = None
+
+    @property
+    def minutes_per_wave(self) -> float | None:
+        """Median expected restore minutes of a wave (None: no cost to go by)."""
+        e = sorted(self.wave_sizing.expected_s) if self.wave_sizing else []
+        return e[len(e) // 2] / 60 if e and e[-1] > 0 else None
 
     def lines(self) -> list[str]:
         sizes = ", ".join(f"{w}x{h} ({n})" for (w, h), n in
@@ -48,6 +57,9 @@ class DryRun:
             f"  videos:   {self.videos} selected, {self.probe_failed} not restorable (probe failed)",
             f"  segments: {self.segments_todo} to restore of {self.segments_planned} planned, in {self.waves} "
             f"wave{'s' if self.waves != 1 else ''} ({self.frames_to_restore:,} frames with overlaps)",
+            *([f"  waves:    about {self.minutes_per_wave:.1f} min of restore work each "
+               f"({self.wave_sizing.rate:.3g} s per output megapixel-frame, {self.wave_sizing.rate_source})"]
+              if self.wave_sizing and self.minutes_per_wave is not None else []),
             f"  output:   {sizes or 'none'}" + (f", and {more} other sizes" if more > 0 else ""),
             f"  model:    {self.preset}, weights {self.weights}"
             + (f", about {self.gpu_memory_gb:.0f} GB of GPU memory per task at 720p" if self.gpu_memory_gb else ""),
@@ -68,11 +80,12 @@ def _size(n: float) -> str:
     return f"{n:,.1f} TB"
 
 
-def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target: TargetSize, wave_segments: int,
+def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target: TargetSize, waves: WaveSizing,
              preset: str, weights: str | None, gpu_memory_gb: float | None, prepare: Any = None) -> DryRun:
     """`selected`: catalog rows (video_id, probe_status, width, height, bit_depth); `todo`: per video, the
     segments still to do and their frames with overlaps (video_id, segments, frames; aggregated in Spark, so
-    a plan of any size stays on the executors)."""
+    a plan of any size stays on the executors); `waves`: the sizing with each wave's expected seconds
+    (jobs.restore.waves.estimate_waves)."""
     ok = selected[selected["probe_status"] == "ok"]
     geometry: dict[str, tuple[int, int, int]] = {}
     for r in ok.itertuples(index=False):
@@ -90,10 +103,10 @@ def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target
         scratch += n * w * h * per_pixel * itemsize
     return DryRun(
         videos=len(selected), probe_failed=len(selected) - len(ok), segments_planned=planned, segments_todo=segments,
-        waves=math.ceil(segments / max(1, wave_segments)), frames_to_restore=int(frames),
+        waves=len(waves.expected_s), frames_to_restore=int(frames),
         output_sizes=dict(sizes), scratch_bytes=int(scratch),
         preset=preset, weights=(weights or "none (seeded random)") if preset != "identity" else "none",
-        gpu_memory_gb=gpu_memory_gb, archive=archive_counts(ok, prepare),
+        gpu_memory_gb=gpu_memory_gb, archive=archive_counts(ok, prepare), wave_sizing=waves,
     )
 
 

@@ -45,7 +45,8 @@ from jobs.restore.staging import (
     merge_staged,
     recover_staged,
 )
-from jobs.restore.waves import PLAN_KEY, drop_run_plan, mark_todo, record_plan, todo_by_video
+from jobs.restore.wave_cost import WaveSizing, wave_sizing
+from jobs.restore.waves import PLAN_KEY, drop_run_plan, estimate_waves, mark_todo, record_plan, todo_by_video
 from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_RESULTS
 from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge, table_refs
 from jobs.weights import weights_identity
@@ -104,6 +105,8 @@ class RestoreReport:
     maintenance: list[Any] = field(default_factory=list)
     # Per wave: its segments, the seconds of its restore tasks and staging append, and of its MERGE.
     wave_costs: list[dict[str, float]] = field(default_factory=list)
+    # How the waves were sized (target, rate, expected seconds of each wave).
+    wave_sizing: WaveSizing | None = None
     # Set by a dry run: what the run would do (nothing was restored or written).
     dry_run: DryRun | None = None
 
@@ -269,8 +272,9 @@ def run_restore(
                 report.planned_segments = int(by_video["planned"].sum())
                 todo_count = int(by_video["segments"].sum())
             else:
-                plan, report.planned_segments, waves = record_plan(
-                    spark, tables, plan, wave_segments=cfg.execution.wave_segments, run_id=run_id, meta=meta)
+                plan, report.planned_segments, waves, report.wave_sizing = record_plan(
+                    spark, tables, plan, sizing=wave_sizing(spark, tables, cfg, chash), run_id=run_id, meta=meta,
+                    log=log)
                 todo_count = sum(waves)
         report.skipped_segments = report.planned_segments - todo_count
     if dry_run:
@@ -280,7 +284,7 @@ def run_restore(
         t = cfg.model.target
         report.dry_run = estimate(sel_pdf, by_video, planned=report.planned_segments,
                                   target=TargetSize(t.mode, t.value, t.multiple),
-                                  wave_segments=cfg.execution.wave_segments,
+                                  waves=estimate_waves(plan, spark, tables, wave_sizing(spark, tables, cfg, chash)),
                                   preset=cfg.model.preset, weights=cfg.model.weights,
                                   gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None,
                                   prepare=cfg.prepare.options())

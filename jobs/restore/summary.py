@@ -133,6 +133,8 @@ def print_summary(cfg: JobConfig, rep: RestoreReport, console: Console | None = 
         console.print(scratch_line(cfg, rep))
     if rep.wave_costs:
         console.print(wave_line(rep.wave_costs), soft_wrap=True)
+    if rep.wave_sizing is not None and rep.wave_costs:
+        console.print(rep.wave_sizing.line(), soft_wrap=True)
     compacted = [m for m in rep.maintenance if m.error or m.files_before != m.files_after]
     if compacted:
         console.print("maintenance: " + "; ".join(m.line() for m in compacted), soft_wrap=True)

@@ -77,6 +77,12 @@ class WeightFiles:
 _PARAMS = {"dit_3b": 3_391_476_448, "dit_7b": 8_239_608_232, "vae": 250_648_227}
 # What `min_gpu_memory_gb` is sized for: the default 45-frame segment at 720p (seedvr.defaults).
 SIZING_FRAMES, SIZING_HW = 45, (720, 1280)
+# What `restore_s_per_mpix_frame` assumes until a restore of the config has been measured: a sustained
+# bf16 throughput for a data-centre GPU (an H100's dense peak is ~990 TFLOP/s; convolutions and windowed
+# attention reach a fraction of it), and the released VAE's encode + decode FLOPs per output megapixel-frame
+# (convolutions and frame attention, counted as bench/bench_vae.py does: 9.3 encode + 24.1 decode).
+ASSUMED_GPU_FLOPS = 150e12
+VAE_FLOPS_PER_MPIX_FRAME = 33.4e12
 
 
 @dataclass(frozen=True)
@@ -114,6 +120,24 @@ class Preset:
         h, w = SIZING_HW
         need = min_budget(self.dit, self.vae, SIZING_FRAMES, h, w, cfg_guidance=self.sampling.cfg_scale != 1.0)
         return float(math.ceil(need / 1e9))
+
+    def restore_s_per_mpix_frame(self) -> float:
+        """Estimated accelerator seconds to restore one output megapixel-frame (an estimate, not a
+        measurement: it sizes the job's waves until earlier results of the same config give a measured
+        rate). FLOPs of the DiT passes (steps, doubled by guidance) at the sizing geometry, plus the VAE's,
+        over `ASSUMED_GPU_FLOPS`: about 0.26 s for seedvr2-3b, 4 s for seedvr-3b; 0 for identity."""
+        if self.dit is None or self.vae is None:
+            return 0.0
+        from seedvr.models.dit.flops import dit_flops
+
+        (h, w), vae = SIZING_HW, self.vae
+        latent = ((SIZING_FRAMES - 1) // vae.temporal_downsample_factor + 1,
+                  h // vae.spatial_downsample_factor, w // vae.spatial_downsample_factor)
+        mpix_frames = SIZING_FRAMES * h * w / 1e6
+        passes = self.sampling.steps * (2 if self.sampling.cfg_scale != 1.0 else 1)
+        dit = dit_flops(self.dit, [latent], [TINY_TEXT_TOKENS[0]])["total"] / mpix_frames
+        vae_flops = VAE_FLOPS_PER_MPIX_FRAME if self.vae == VAE_SEEDVR else 0.0
+        return (passes * dit + vae_flops) / ASSUMED_GPU_FLOPS
 
     def with_sampling(self, **overrides: object) -> Preset:
         """A copy with some sampling values replaced, e.g. `with_sampling(steps=25, color_fix="adain")`."""

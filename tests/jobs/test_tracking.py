@@ -54,6 +54,9 @@ def test_one_run_with_params_metrics_and_artifacts(spark, make_video, tmp_path) 
     assert p["threads.tasks"] == "1" and p["threads.torch"] == "1" and int(p["threads.cores"]) >= 1
     assert m["videos_ok"] == 2 and m["segments_restored"] == 4 and m["frames_per_s_per_gpu"] > 0
     assert m["waves"] >= 1 and m["wave_merge_s.total"] > 0  # the commit cost of the waves
+    # How the waves were sized: nothing measured yet, and the identity preset is estimated to cost nothing.
+    assert p["wave_minutes"] == "10.0" and p["wave_rate_source"] == "estimate for preset identity"
+    assert float(p["wave_rate_s_per_mpix_frame"]) == 0.0 and m["wave_expected_s.max"] == 0.0
     assert "score.sharpness_mean.p50_over_videos" in m and "score.seam_max.p95_over_videos" in m
     # The run spans the job, not the few hundred milliseconds of logging at its end.
     assert run.info.status == "FINISHED"
