@@ -250,3 +250,33 @@ def row_waves(df: pd.DataFrame, n: int) -> Iterator[pd.DataFrame]:
     so one Spark job and one commit stay bounded however large the selection is."""
     for i in range(0, len(df), n):
         yield df.iloc[i : i + n]
+
+
+# The most a frame sent from the driver (createDataFrame) may weigh: Spark Connect refuses a message over
+# 128 MiB, and a bounded upload keeps the driver's peak flat.
+MAX_UPLOAD_BYTES = 16 * 2**20
+
+
+def byte_chunks(df: pd.DataFrame, max_bytes: int = MAX_UPLOAD_BYTES) -> Iterator[pd.DataFrame]:
+    """Consecutive slices of `df` of at most about `max_bytes` each (pandas' deep size of the rows,
+    which is what the Arrow upload carries, within a small factor), never empty, at least one row."""
+    if df.empty:
+        return
+    sizes = df.memory_usage(deep=True, index=False).sum()
+    per_row = max(1.0, float(sizes) / len(df))
+    n = max(1, int(max_bytes // per_row))
+    yield from row_waves(df, n)
+
+
+def merge_frame(spark: Any, target: TableRef, df: pd.DataFrame, schema: StructType, *,
+                max_bytes: int = MAX_UPLOAD_BYTES, **merge_args: Any) -> int:
+    """MERGE a driver-side frame into `target` in uploads of at most `max_bytes`; returns the commits made.
+
+    Each chunk is one MERGE (rows are keyed, so a chunk committed before a failure is simply merged again
+    by the next run). A run's restoration rows grow with its videos (each carries its analysis and
+    scores), and one upload of them all is refused past Spark Connect's 128 MiB."""
+    commits = 0
+    for chunk in byte_chunks(df, max_bytes):
+        merge(spark, target, conform(spark.createDataFrame(chunk, schema), schema), **merge_args)
+        commits += 1
+    return commits

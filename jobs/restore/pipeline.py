@@ -48,7 +48,7 @@ from jobs.restore.staging import (
 from jobs.restore.wave_cost import WaveSizing, wave_sizing
 from jobs.restore.waves import PLAN_KEY, drop_run_plan, estimate_waves, mark_todo, record_plan, todo_by_video
 from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_RESULTS
-from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge, table_refs
+from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge_frame, table_refs
 from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError
 from seedvr.video.decode import DecodeLimits
@@ -331,9 +331,9 @@ def run_restore(
     res_pdf = frame_for(restoration_rows, RESTORATIONS)
     with _timed(report, "record"):
         if len(res_pdf):
-            merge(spark, tables.restorations, conform(spark.createDataFrame(res_pdf, RESTORATIONS), RESTORATIONS),
-                  update_when="s.status = 'ok' OR t.status <> 'ok' OR t.file_version <> s.file_version",
-                  user_metadata=meta)
+            merge_frame(spark, tables.restorations, res_pdf, RESTORATIONS,
+                        update_when="s.status = 'ok' OR t.status <> 'ok' OR t.file_version <> s.file_version",
+                        user_metadata=meta)
     if not cfg.storage.keep_intermediates and len(res_pdf):
         with _timed(report, "cleanup"):
             freed = free_intermediates(spark, cfg.storage.output_root, chash, res_pdf[res_pdf["status"] == "ok"],
