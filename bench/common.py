@@ -243,6 +243,35 @@ def random_weights(build: Callable[[], M], device: torch.device, dtype: torch.dt
 # ------------------------------------------------------------------------------------------ output
 
 
+def tree_cpu_seconds() -> float:
+    """CPU seconds of this process, its live descendants (the sandbox's warm decoder workers, an inline
+    engine's threads are already in ours) and its reaped children: what a job costs the machine."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    total = own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+    tick = os.sysconf("SC_CLK_TCK")
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else ():
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    me = os.getpid()
+    for pid in times:
+        p = parents.get(pid)
+        while p and p != me:
+            p = parents.get(p)
+        if p == me:
+            total += times[pid]
+    return total
+
+
 def _fmt(v: object) -> str:
     if isinstance(v, float):
         if v != 0 and (abs(v) >= 1e5 or abs(v) < 1e-3):

@@ -25,6 +25,7 @@ from jobs.schemas import VIDEOS
 from jobs.tables import Tables, commit_metadata, merge, row_waves
 from seedvr.errors import ConfigError
 from seedvr.video.storage import check_bucket, filesystem, location, sanitize_key_component
+from udfs.arrow_stage import map_stage
 from udfs.probe import ProbeVideos
 from udfs.schemas import frame_for, utc_now
 
@@ -178,7 +179,7 @@ def ingest(
     for wave in row_waves(todo, cfg.ingest.wave_files):
         paths = spark.createDataFrame(wave[["video_id", "uri"]])
         slots = max(1, min(cfg.execution.probe_slots, len(wave)))
-        probed = paths.repartition(slots, "video_id").mapInPandas(prober, ProbeVideos.output_schema).toPandas()
+        probed = map_stage(paths.repartition(slots, "video_id"), prober, ProbeVideos.output_schema).toPandas()
         rows = wave.drop(columns=["uri"]).merge(probed, on="video_id", how="left")
         rows["added_date"] = now.date()
         rows["added_at"] = now

@@ -53,6 +53,7 @@ from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError
 from seedvr.video.decode import DecodeLimits
 from seedvr.video.storage import join_url
+from udfs.arrow_stage import map_stage
 from udfs.model_cache import ModelSpec
 from udfs.plan import PlanSegments
 from udfs.restore_segments import RestoreSegments, RestoreSettings
@@ -251,7 +252,7 @@ def run_restore(
                 "video_id", "uri", "file_version", "num_frames", "analysis_json"), prepared).drop("canvas_json")
             planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash,
                                    split_at_cuts=cfg.segments.split_at_cuts)
-            planned = good.mapInPandas(planner, PlanSegments.output_schema)
+            planned = map_stage(good, planner, PlanSegments.output_schema)
             plan_err = (planned.filter(F.col("segment_index") < 0)
                         .select("video_id", "file_version", "uri", "error_class", "error_message").toPandas())
             for r in plan_err.itertuples(index=False):
@@ -436,14 +437,13 @@ def _restore_waves(spark: Any, cfg: JobConfig, tables: Tables, plan: Any, waves:
                 "video_id", "uri", "file_version", "segment_index", "window_start", "first_output", "last_output")
             # Each task takes its segments in key order: videos then finish one after another, so an interrupted
             # run leaves whole videos' segments done rather than a scatter. Spark keeps a partition's sort into
-            # mapInPandas; Sail drops that sort but keeps the order of a sorted, limited input (a top-k of the
+            # the stage; Sail drops that sort but keeps the order of a sorted, limited input (a top-k of the
             # wave's rows, at most wave_segments) through the hash repartition.
             seg_in = (keys_df.join(infos, on="video_id", how="inner")
                       .orderBy("video_id", "segment_index").limit(size))
             slots = max(1, min(cfg.execution.gpu_slots, size))
-            out = (seg_in.repartition(slots, "video_id", "segment_index")
-                   .sortWithinPartitions("video_id", "segment_index")
-                   .mapInPandas(stage, RestoreSegments.output_schema))
+            out = map_stage(seg_in.repartition(slots, "video_id", "segment_index")
+                            .sortWithinPartitions("video_id", "segment_index"), stage, RestoreSegments.output_schema)
             out = _with_literals(out, {**literals, "staged_at": staged_at})
             t0 = time.perf_counter()
             with bar.follow():

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from jobs.config import JobConfig
+from udfs.arrow_stage import map_stage
 from udfs.prepare import INPUT_COLUMNS, PrepareSources
 
 
@@ -62,9 +63,9 @@ def prepare_sources(spark: Any, cfg: JobConfig, selected: Any, sel_pdf: pd.DataF
     limits = DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,
                           cfg.execution.decode_max_memory_mb)
     stage = PrepareSources(cfg.storage.output_root, options, limits)
-    rows = (selected.filter(F.col("video_id").isin(ids)).select(*INPUT_COLUMNS)
-            .repartition(max(1, min(cfg.execution.probe_slots, len(ids))), "video_id")
-            .mapInPandas(stage, PrepareSources.output_schema).toPandas())
+    rows = map_stage(selected.filter(F.col("video_id").isin(ids)).select(*INPUT_COLUMNS)
+                     .repartition(max(1, min(cfg.execution.probe_slots, len(ids))), "video_id"),
+                     stage, PrepareSources.output_schema).toPandas()
     for r in rows.itertuples(index=False):
         if isinstance(r.prepared_json, str):
             out.records[r.video_id] = json.loads(r.prepared_json)

@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 
 from udfs import segment_io
+from udfs.arrow_stage import map_stage
 from udfs.scratch import FreeScratch
 
 
@@ -35,8 +36,8 @@ def free_intermediates(spark: Any, output_root: str, config_hash: str, committed
                    for v, fv in zip(committed["video_id"], committed["file_version"], strict=True)]
                   + [(mezzanines or {})[v] for v in ids if v in (mezzanines or {})],
     })
-    out = (spark.createDataFrame(folders).repartition(max(1, min(slots, len(folders))))
-           .mapInPandas(FreeScratch(), FreeScratch.output_schema).toPandas())
+    out = map_stage(spark.createDataFrame(folders).repartition(max(1, min(slots, len(folders)))),
+                    FreeScratch(), FreeScratch.output_schema).toPandas()
     errors = tuple(f"{r.video_id}: {r.error}" for r in out.itertuples(index=False) if isinstance(r.error, str))
     freed = out.groupby("video_id")["bytes_freed"].sum()
     return Freed(videos=int((freed > 0).sum()), bytes=int(out["bytes_freed"].sum()), errors=errors)
