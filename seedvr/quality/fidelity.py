@@ -30,16 +30,28 @@ def downscale_to(restored: np.ndarray, lq: np.ndarray) -> np.ndarray:
 def lr_psnr(restored: np.ndarray, lq: np.ndarray) -> float:
     """PSNR (RGB, dB, peak 255) of the restored frame downscaled to the input size (`downscale_to`),
     against the input: `seedvr.quality.fullref.psnr`, i.e. scikit-image's."""
-    return psnr(downscale_to(restored, lq), lq, on_luma=False)
+    return lr_psnr_of_downscaled(downscale_to(restored, lq), lq)
+
+
+def lr_psnr_of_downscaled(down: np.ndarray, lq: np.ndarray) -> float:
+    """`lr_psnr` from the restored frame already downscaled (`downscale_to(restored, lq)`)."""
+    return psnr(down, lq, on_luma=False)
 
 
 def lr_delta_e(restored: np.ndarray, lq: np.ndarray) -> float:
     """Distance (CIE76, Lab) between the mean colours of the downscaled output and the input: colour drift."""
+    return lr_delta_e_of_downscaled(downscale_to(restored, lq), lq)
+
+
+def lr_delta_e_of_downscaled(down: np.ndarray, lq: np.ndarray) -> float:
+    """`lr_delta_e` from the restored frame already downscaled."""
     def mean_lab(img: np.ndarray) -> np.ndarray:
         lab = cv2.cvtColor(img.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
         return lab.reshape(-1, 3).mean(axis=0)
 
-    return float(np.linalg.norm(mean_lab(downscale_to(restored, lq)) - mean_lab(lq)))
+    return float(np.linalg.norm(mean_lab(down) - mean_lab(lq)))
 
 
 FIDELITY_SCORES = {"lr_psnr": lr_psnr, "lr_delta_e": lr_delta_e}
+# The same scores from the downscaled output, which both share (a frame-sized resize, done once).
+FIDELITY_DOWNSCALED_SCORES = {"lr_psnr": lr_psnr_of_downscaled, "lr_delta_e": lr_delta_e_of_downscaled}

@@ -18,7 +18,12 @@ _NOISE_KERNEL = np.array([[1, -2, 1], [-2, 4, -2], [1, -2, 1]], np.float32)
 
 def sharpness(frame: np.ndarray) -> float:
     """Variance of the Laplacian of luma: high for crisp detail, low after blur (and inflated by noise)."""
-    return float(cv2.Laplacian(luma(frame), cv2.CV_32F).var())
+    return sharpness_of_luma(luma(frame))
+
+
+def sharpness_of_luma(y: np.ndarray) -> float:
+    """`sharpness` of a frame whose luma (`seedvr.quality.frames.luma`) is `y`."""
+    return float(cv2.Laplacian(y, cv2.CV_32F).var())
 
 
 def noise_sigma(frame: np.ndarray) -> float:
@@ -27,8 +32,15 @@ def noise_sigma(frame: np.ndarray) -> float:
     The median ignores the minority of pixels on edges, so textured frames are not read as noisy. Blur and
     compression remove high-frequency noise too, so a low value is not proof of a clean frame.
     """
-    r = cv2.filter2D(luma(frame), cv2.CV_32F, _NOISE_KERNEL, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
-    return float(np.median(np.abs(r)) / 0.6745 / 6.0)
+    return noise_sigma_of_luma(luma(frame))
+
+
+def noise_sigma_of_luma(y: np.ndarray) -> float:
+    """`noise_sigma` of a frame whose luma is `y`."""
+    r = cv2.filter2D(y, cv2.CV_32F, _NOISE_KERNEL, borderType=cv2.BORDER_REFLECT)[1:-1, 1:-1]
+    # The absolute values are a temporary of our own: the median may partition them in place (same value,
+    # no copy of a frame-sized array).
+    return float(np.median(np.abs(r), overwrite_input=True) / 0.6745 / 6.0)
 
 
 def blockiness(frame: np.ndarray, block: int = 8) -> float:
@@ -36,7 +48,11 @@ def blockiness(frame: np.ndarray, block: int = 8) -> float:
 
     Codec blocks sit on a fixed grid from the top-left corner, which is why the grid is not searched.
     """
-    y = luma(frame)
+    return blockiness_of_luma(luma(frame), block)
+
+
+def blockiness_of_luma(y: np.ndarray, block: int = 8) -> float:
+    """`blockiness` of a frame whose luma is `y`."""
     ratios = []
     for d in (np.abs(np.diff(y, axis=1)), np.abs(np.diff(y, axis=0)).T):
         n = d.shape[1]
@@ -50,3 +66,6 @@ def blockiness(frame: np.ndarray, block: int = 8) -> float:
 
 
 NOREF_SCORES = {"sharpness": sharpness, "noise_sigma": noise_sigma, "blockiness": blockiness}
+# The same scores from a frame's luma, for callers that score one frame several ways and compute it once.
+NOREF_LUMA_SCORES = {"sharpness": sharpness_of_luma, "noise_sigma": noise_sigma_of_luma,
+                     "blockiness": blockiness_of_luma}

@@ -6,6 +6,7 @@ size), so that artefacts of the restoration do not bend the flow that judges the
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import cv2
@@ -21,13 +22,22 @@ DIS_PRESETS = {
 }
 
 
-def _luma_u8(frame: np.ndarray) -> np.ndarray:
+def flow_luma(frame: np.ndarray) -> np.ndarray:
+    """The 8-bit luma that DIS estimates motion on."""
     return np.clip(luma(frame), 0, 255).astype(np.uint8)
 
 
+@functools.lru_cache(maxsize=4)
 def _grid(h: int, w: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel coordinates of an (h, w) frame; cached (read-only): every pair of a video has the same size."""
     gx, gy = np.meshgrid(np.arange(w, dtype=np.float32), np.arange(h, dtype=np.float32))
+    gx.setflags(write=False)
+    gy.setflags(write=False)
     return gx, gy
+
+
+def _as_f32(frame: np.ndarray) -> np.ndarray:
+    return frame if frame.dtype == np.float32 else frame.astype(np.float32)
 
 
 def warp_error(
@@ -51,14 +61,21 @@ def warp_error(
     if a.shape[:2] != (h, w):
         a = cv2.resize(a, (w, h), interpolation=cv2.INTER_CUBIC)
         b = cv2.resize(b, (w, h), interpolation=cv2.INTER_CUBIC)
+    return pair_warp_error(frames[t], frames[t + 1], flow_luma(a), flow_luma(b), preset=preset,
+                           occlusion_px=occlusion_px)
+
+
+def pair_warp_error(cur: np.ndarray, nxt: np.ndarray, flow_a: np.ndarray, flow_b: np.ndarray, *,
+                    preset: str = "fast", occlusion_px: float = 1.0) -> float:
+    """`warp_error` of the pair (`cur`, `nxt`), (H, W, 3), with motion from `flow_a` -> `flow_b`, the
+    `flow_luma` of the frames that supply it at the same size: callers that score many pairs compute each
+    frame's luma once."""
+    h, w = cur.shape[:2]
     dis = cv2.DISOpticalFlow_create(DIS_PRESETS[preset])
-    ya, yb = _luma_u8(a), _luma_u8(b)
-    fwd, bwd = dis.calc(ya, yb, None), dis.calc(yb, ya, None)
+    fwd, bwd = dis.calc(flow_a, flow_b, None), dis.calc(flow_b, flow_a, None)
     gx, gy = _grid(h, w)
     mx, my = gx + fwd[..., 0], gy + fwd[..., 1]
-    nxt = frames[t + 1] if frames.dtype == np.float32 else frames[t + 1].astype(np.float32)
-    cur = frames[t] if frames.dtype == np.float32 else frames[t].astype(np.float32)
-    warped = cv2.remap(nxt, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    warped = cv2.remap(_as_f32(nxt), mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     back = cv2.remap(bwd, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     inside = (mx >= 0) & (mx <= w - 1) & (my >= 0) & (my <= h - 1)
     round_trip = cv2.magnitude(fwd[..., 0] + back[..., 0], fwd[..., 1] + back[..., 1])
@@ -68,7 +85,7 @@ def warp_error(
     if not valid.any():
         return float("nan")
     # cv2.mean over the mask gives per-channel means; their average is the mean |RGB error| per pixel.
-    return float(np.mean(cv2.mean(cv2.absdiff(cur, warped), mask=valid.astype(np.uint8))[:3]))
+    return float(np.mean(cv2.mean(cv2.absdiff(_as_f32(cur), warped), mask=valid.astype(np.uint8))[:3]))
 
 
 def warp_errors(
@@ -78,14 +95,36 @@ def warp_errors(
     flow_frames: np.ndarray | None = None,
     preset: str = "fast",
 ) -> dict[int, float]:
-    """`warp_error` for each t in `pairs` (all consecutive pairs by default), keyed by t."""
+    """`warp_error` for each t in `pairs` (all consecutive pairs by default), keyed by t; a frame shared by
+    two pairs has its flow luma computed once."""
     if flow_frames is not None and len(flow_frames) != len(frames):
         raise InputError(
             f"flow_frames has {len(flow_frames)} frames but the clip has {len(frames)}; pass the input clip that "
             "was restored (same frame count) or None to estimate motion on the clip itself"
         )
     ts = range(len(frames) - 1) if pairs is None else sorted({int(t) for t in pairs if 0 <= t < len(frames) - 1})
-    return {t: warp_error(frames, t, flow_frames=flow_frames, preset=preset) for t in ts}
+    h, w = frames.shape[1:3]
+    src = frames if flow_frames is None else flow_frames
+    lumas: dict[int, np.ndarray] = {}
+    floats: dict[int, np.ndarray] = {}
+
+    def luma_at(i: int) -> np.ndarray:
+        if i not in lumas:
+            f = src[i]
+            lumas[i] = flow_luma(f if f.shape[:2] == (h, w) else cv2.resize(f, (w, h), interpolation=cv2.INTER_CUBIC))
+        return lumas[i]
+
+    def float_at(i: int) -> np.ndarray:
+        if i not in floats:
+            floats[i] = _as_f32(frames[i])
+        return floats[i]
+
+    out: dict[int, float] = {}
+    for t in ts:
+        out[t] = pair_warp_error(float_at(t), float_at(t + 1), luma_at(t), luma_at(t + 1), preset=preset)
+        lumas.pop(t, None)  # pairs come in order: frame t is not needed again
+        floats.pop(t, None)
+    return out
 
 
 def seam_scores(errors: dict[int, float], joins: Sequence[int], *, window: int = 6) -> dict[int, float]:

@@ -29,12 +29,13 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from seedvr.quality.fidelity import FIDELITY_SCORES
-from seedvr.quality.frames import check_clip
-from seedvr.quality.noref import NOREF_SCORES
+from seedvr.errors import error_class_of
+from seedvr.quality.fidelity import FIDELITY_DOWNSCALED_SCORES, FIDELITY_SCORES, downscale_to
+from seedvr.quality.frames import check_clip, luma
+from seedvr.quality.noref import NOREF_LUMA_SCORES, NOREF_SCORES
 from seedvr.quality.sampler import FrameSampler
-from seedvr.quality.score import ClipScores, _each
-from seedvr.quality.temporal import warp_error
+from seedvr.quality.score import ClipScores
+from seedvr.quality.temporal import pair_warp_error
 
 if TYPE_CHECKING:
     from seedvr.video.decode import DecodeLimits
@@ -114,27 +115,104 @@ def score_frames(output: Mapping[int, np.ndarray], source: Mapping[int, np.ndarr
                  picked: Sequence[int] | None = None, cuts: Sequence[int] = ()) -> ClipScores:
     """Per-frame curves (keyed by frame index) of the output frames against the source frames, at the
     scored frames present in `output` (or at `picked`). A pair (t, t+1) across a shot cut (t+1 in `cuts`)
-    has no temporal score: the picture is meant to change there."""
+    has no temporal score: the picture is meant to change there.
+
+    Frame by frame, so that what several scores share (a frame's luma, the output downscaled to the
+    source, the source upscaled to the output) is computed once and dropped with the frame; a score that
+    fails on any frame has no curve, only its error (the first one), as with `score.score_clip`."""
     idx = sorted(output)
     pos = {t: i for i, t in enumerate(idx)}
     out = check_clip(np.stack([output[t] for t in idx]), "output")
     src = check_clip(np.stack([source[t] for t in idx]), "source")
     picked = [t for t in (scored_frames(num_frames) if picked is None else picked) if t in pos]
     clip = ClipScores(num_frames=num_frames, frames_scored=len(picked))
-    _each(clip, NOREF_SCORES, picked, lambda t: (out[pos[t]],))
-    _each(clip, NOREF_SCORES, picked, lambda t: (src[pos[t]],), prefix="input_")
-    _each(clip, FIDELITY_SCORES, picked, lambda t: (out[pos[t]], src[pos[t]]))
-    if out.shape[1:3] == src.shape[1:3]:
-        clip.curves.update({f"bicubic_{k}": dict(clip.curves[f"input_{k}"]) for k in NOREF_SCORES
-                            if f"input_{k}" in clip.curves})
-    else:
-        _each(clip, NOREF_SCORES, picked, lambda t: (bicubic(src[pos[t]], out.shape[1:3]),), prefix="bicubic_")
+    resized = out.shape[1:3] != src.shape[1:3]
     # Motion comes from the source pair, so output artefacts do not bend the flow that judges them.
     cut_set = set(cuts)
-    pairs = [t for t in picked if t + 1 in pos and t + 1 not in cut_set]
-    _each(clip, {"warp_error": lambda o, s: warp_error(o, 0, flow_frames=s, preset=FLOW_PRESET)}, pairs,
-          lambda t: (out[[pos[t], pos[t + 1]]], src[[pos[t], pos[t + 1]]]))
+    pairs = {t for t in picked if t + 1 in pos and t + 1 not in cut_set}
+    names = [*NOREF_SCORES, *(f"input_{k}" for k in NOREF_SCORES), *FIDELITY_SCORES,
+             *((f"bicubic_{k}" for k in NOREF_SCORES) if resized else ()), "warp_error"]
+    curves: dict[str, dict[int, float]] = {name: {} for name in names}
+    memos: dict[int, _FrameMemo] = {}
+
+    def memo(t: int) -> _FrameMemo:
+        if t not in memos:
+            memos[t] = _FrameMemo(out[pos[t]], src[pos[t]], out.shape[1:3] if resized else None)
+        return memos[t]
+
+    def record(name: str, t: int, score: Callable[..., float], *inputs: Callable[[], np.ndarray]) -> None:
+        if name in clip.errors:
+            return
+        try:
+            curves[name][t] = score(*(make() for make in inputs))
+        except Exception as exc:  # one score failing must not lose the others
+            clip.errors[name] = f"{error_class_of(exc)}: {exc}"
+
+    def warp(cur: np.ndarray, nxt: np.ndarray, flow_a: np.ndarray, flow_b: np.ndarray) -> float:
+        return pair_warp_error(cur, nxt, flow_a, flow_b, preset=FLOW_PRESET)
+
+    for t in picked:
+        m = memo(t)
+        for k, fn in NOREF_LUMA_SCORES.items():
+            record(k, t, fn, m.out_luma)
+        for k, fn in NOREF_LUMA_SCORES.items():
+            record(f"input_{k}", t, fn, m.src_luma)
+        for k, fn in FIDELITY_DOWNSCALED_SCORES.items():
+            record(k, t, fn, m.downscaled, m.source)
+        if resized:
+            for k, fn in NOREF_LUMA_SCORES.items():
+                record(f"bicubic_{k}", t, fn, m.upscaled_luma)
+        if t in pairs:
+            nxt = memo(t + 1)
+            record("warp_error", t, warp, m.output, nxt.output, m.flow_luma, nxt.flow_luma)
+        for done in [u for u in memos if u <= t]:
+            del memos[done]
+    clip.curves.update({name: curve for name, curve in curves.items() if name not in clip.errors})
+    if not resized:
+        clip.curves.update({f"bicubic_{k}": dict(clip.curves[f"input_{k}"]) for k in NOREF_SCORES
+                            if f"input_{k}" in clip.curves})
     return clip
+
+
+class _FrameMemo:
+    """What the scores of one frame t share, each computed on first use: the lumas, the output area-
+    averaged to the source size (`downscale_to`), the source upscaled bicubically to the output size
+    (`size`; None at equal sizes) and its flow luma."""
+
+    def __init__(self, out: np.ndarray, src: np.ndarray, size: tuple[int, int] | None) -> None:
+        self.out, self.src, self._size = out, src, size
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _get(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
+        if key not in self._cache:
+            self._cache[key] = make()
+        return self._cache[key]
+
+    def output(self) -> np.ndarray:
+        return self.out
+
+    def source(self) -> np.ndarray:
+        return self.src
+
+    def out_luma(self) -> np.ndarray:
+        return self._get("out_luma", lambda: luma(self.out))
+
+    def src_luma(self) -> np.ndarray:
+        return self._get("src_luma", lambda: luma(self.src))
+
+    def downscaled(self) -> np.ndarray:
+        return self._get("down", lambda: downscale_to(self.out, self.src))
+
+    def upscaled(self) -> np.ndarray:
+        size = self._size
+        return self.src if size is None else self._get("up", lambda: bicubic(self.src, size))
+
+    def upscaled_luma(self) -> np.ndarray:
+        return self.src_luma() if self._size is None else self._get("up_luma", lambda: luma(self.upscaled()))
+
+    def flow_luma(self) -> np.ndarray:
+        # `temporal.flow_luma` of the upscaled source, from the luma the no-reference scores already took.
+        return self._get("flow", lambda: np.clip(self.upscaled_luma(), 0, 255).astype(np.uint8))
 
 
 def bicubic(frame: np.ndarray, size: tuple[int, int]) -> np.ndarray:

@@ -36,3 +36,14 @@ def test_tap_keeps_only_one_neighbourhood_at_a_time() -> None:
         most = max(most, len(tap._kept))
     assert most <= 2 * window + 2
     assert sorted(tap.scores) == list(range(10, 120, 10))
+
+
+def test_warp_errors_of_many_pairs_are_each_pairs_warp_error() -> None:
+    """Frames shared by two pairs are prepared once; the values stay those of `warp_error`, pair by pair."""
+    from seedvr.quality import warp_error
+
+    clip = panning_clip(9, jump_at=5)
+    small = clip[:, ::2, ::2].copy()
+    assert warp_errors(clip) == {t: warp_error(clip, t) for t in range(8)}
+    assert warp_errors(clip, [6, 1, 2], flow_frames=small) == {t: warp_error(clip, t, flow_frames=small)
+                                                               for t in (1, 2, 6)}

@@ -111,3 +111,48 @@ def test_scoring_in_chunks_equals_scoring_whole(make_video, monkeypatch):
     assert chunked.curves == whole.curves and chunked.frames_scored == whole.frames_scored == 32
     assert video_scores(chunked) == video_scores(whole)
     assert len(video.chunk_picks(scored_frames(40), 40, 4)) > 8
+
+
+@pytest.mark.parametrize("scale", [2, 1])
+def test_frame_by_frame_scores_are_each_public_score_of_the_frames(pair, scale):
+    """What several scores share is computed once per frame; every value is still bit for bit the public
+    per-frame function's (the definition), for a resized output and an output at the source's size."""
+    from seedvr.quality import blockiness, lr_delta_e, noise_sigma, sharpness, warp_error
+    from seedvr.quality.video import FLOW_PRESET, bicubic
+
+    hq, lq = pair
+    out, src = (hq, lq) if scale == 2 else (hq, hq[:, ::-1].copy())
+    n, picked, cuts = len(out), [0, 1, 2, 7, 20, 21, 39], [21]
+    clip = score_frames(dict(enumerate(out)), dict(enumerate(src)), n, picked, cuts)
+    noref = {"sharpness": sharpness, "noise_sigma": noise_sigma, "blockiness": blockiness}
+    expected = {}
+    for k, fn in noref.items():
+        expected[k] = {t: fn(out[t]) for t in picked}
+        expected[f"input_{k}"] = {t: fn(src[t]) for t in picked}
+        expected[f"bicubic_{k}"] = {t: fn(bicubic(src[t], out.shape[1:3])) for t in picked}
+    expected["lr_psnr"] = {t: lr_psnr(out[t], src[t]) for t in picked}
+    expected["lr_delta_e"] = {t: lr_delta_e(out[t], src[t]) for t in picked}
+    expected["warp_error"] = {t: warp_error(out[[t, t + 1]], 0, flow_frames=src[[t, t + 1]], preset=FLOW_PRESET)
+                              for t in (0, 1, 2, 7, 21)}  # 20 -> 21 crosses a cut; 39 is the last frame
+    assert clip.curves == expected and not clip.errors and clip.frames_scored == len(picked)
+
+
+def test_a_score_failing_on_one_frame_loses_its_curve_only(pair, monkeypatch):
+    from seedvr.quality import video
+
+    hq, lq = pair
+    calls = []
+
+    def flaky(y):  # per frame: the output's luma, the source's, the upscaled source's
+        calls.append(y.shape)
+        if len(calls) == 4:  # the output of the second frame
+            raise ValueError("bad frame")
+        return float(len(calls))
+
+    monkeypatch.setitem(video.NOREF_LUMA_SCORES, "sharpness", flaky)
+    clip = score_frames(dict(enumerate(hq)), dict(enumerate(lq)), len(hq), [0, 5, 10, 15])
+    assert list(clip.errors) == ["sharpness"] and clip.errors["sharpness"].endswith(": bad frame")
+    assert "sharpness" not in clip.curves and len(calls) == 10  # not asked again after its failure
+    assert clip.curves["input_sharpness"] == {0: 2.0, 5: 5.0, 10: 7.0, 15: 9.0}
+    assert clip.curves["bicubic_sharpness"] == {0: 3.0, 5: 6.0, 10: 8.0, 15: 10.0}
+    assert sorted(clip.curves["warp_error"]) == [0, 5, 10, 15]
