@@ -95,6 +95,10 @@ class StorageConfig(_Frozen):
     work_dir: str = "./var/local"
     # Segment files are deleted once their video's output is committed; keep them to inspect a run.
     keep_intermediates: bool = False
+    # Lossless codec of the segment files: auto is uncompressed on local disk (a quarter of UT Video's CPU
+    # to write and read, 3x the bytes) and UT Video on object stores and on /dbfs, /Volumes mounts; ffv1 is
+    # the smallest and the slowest. Outputs are the same whichever is used (outside the config hash).
+    intermediate_codec: Literal["auto", "rawvideo", "utvideo", "ffv1"] = "auto"
 
     _paths = field_validator("output_root", "work_dir")(classmethod(lambda cls, v: absolute_local(v)))
 
@@ -207,6 +211,9 @@ class ExecutionConfig(_Frozen):
     wave_segments: int = Field(default=64, ge=1)
     wave_minutes: float | None = Field(default=10.0, gt=0)
     stitch_slots: int = Field(default=1, ge=1)
+    # Score every stitched video against its source (PSNR, SSIM, temporal and seam scores; seedvr.quality):
+    # at 2x about half of the stitch stage's CPU. Off, the restorations rows carry no video scores.
+    video_scores: bool = True
     probe_slots: int = Field(default=2, ge=1)
     probe_timeout_s: float = 60.0
     probe_max_memory_mb: int = 2048

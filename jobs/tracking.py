@@ -66,6 +66,7 @@ def run_params(cfg: JobConfig, report: RestoreReport) -> dict[str, Any]:
         "tasks_per_gpu": cfg.execution.tasks_per_gpu, "wave_segments": cfg.execution.wave_segments,
         "selection": report.selection[:500], "output_root": scrub_url(cfg.storage.output_root),
         "encode": cfg.encode.model_dump_json(), "device_type": p.device_type,
+        "intermediate_codec": report.intermediate_codec, "video_scores": cfg.execution.video_scores,
         # How the outputs are signed; the key's location and material never reach MLflow.
         "disclosure": report.disclosure,
     }

@@ -49,6 +49,8 @@ class RestoreSettings:
     # Restore tasks that run side by side in one executor process (all slots, on the embedded engine).
     concurrent_tasks: int = 1
     score: bool = True
+    # Lossless codec of the segment files (seedvr.video.intermediate.codec_for_root, resolved on the driver).
+    intermediate_codec: str = "utvideo"
     decode: DecodeLimits = field(default_factory=DecodeLimits)
     # Where sources may be read from, besides each row's own `source_root` (recorded at ingest).
     source_roots: tuple[str, ...] = ()
@@ -200,7 +202,7 @@ class RestoreSegments:
                 raise got.error
             if restored is not None:
                 t2 = time.perf_counter()
-                sha = segment_io.write_segment(got.url, restored, got.info)
+                sha = segment_io.write_segment(got.url, restored, got.info, self.settings.intermediate_codec)
                 row.update(
                     status="ok", intermediate_uri=got.url, intermediate_sha256=sha,
                     frames_in=int(got.frames.shape[0]), frames_out=int(restored.shape[0]),

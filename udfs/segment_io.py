@@ -31,11 +31,13 @@ def intermediate_url(output_root: str, config_hash: str, video_id: str, file_ver
     return segment_key(root, video_id, config_hash, index)
 
 
-def write_segment(url: str, frames: np.ndarray, info: dict[str, Any]) -> str:
+def write_segment(url: str, frames: np.ndarray, info: dict[str, Any], codec: str = "utvideo") -> str:
     """Write the lossless intermediate atomically; returns its sha256."""
     from seedvr.video.intermediate import write_segment as _write
 
-    return _write(url, frames, metadata={"source": info.get("url", "")}, threads=1).sha256
+    digest = _write(url, frames, metadata={"source": info.get("url", "")}, codec=codec, threads=1).sha256
+    assert digest is not None
+    return digest
 
 
 def output_url(output_root: str, config_hash: str, video_id: str, file_version: str) -> str:

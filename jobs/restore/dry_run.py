@@ -16,11 +16,11 @@ import pandas as pd
 
 from jobs.restore.wave_cost import WaveSizing
 from seedvr.restorer.target import TargetSize
+from seedvr.video.intermediate import CODEC_BYTES_PER_PIXEL
 
-# Bytes per output pixel and frame of the job's intermediates: UT Video, lossless, measured at 0.36 of the
-# RGB frames' 3 bytes on restored footage (seedvr/video/intermediate.py); smooth or flat pictures take
-# less. 16-bit sources go to FFV1 at 16 bits per sample: counted twice.
-UTVIDEO_BYTES_PER_PIXEL = 3 * 0.36
+# Bytes per output pixel and frame of the job's intermediates by codec (UT Video: 0.36 of the RGB frames'
+# 3 bytes on restored footage; seedvr/video/intermediate.py); smooth or flat pictures take less. 16-bit
+# sources go to FFV1 at 16 bits per sample (rawvideo: rgb48): counted twice.
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,8 @@ def _size(n: float) -> str:
 
 
 def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target: TargetSize, waves: WaveSizing,
-             preset: str, weights: str | None, gpu_memory_gb: float | None, prepare: Any = None) -> DryRun:
+             preset: str, weights: str | None, gpu_memory_gb: float | None, prepare: Any = None,
+             codec: str = "utvideo") -> DryRun:
     """`selected`: catalog rows (video_id, probe_status, width, height, bit_depth); `todo`: per video, the
     segments still to do and their frames with overlaps (video_id, segments, frames; aggregated in Spark, so
     a plan of any size stays on the executors); `waves`: the sizing with each wave's expected seconds
@@ -92,7 +93,7 @@ def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target
         h, w = target.output_size(int(r.height), int(r.width))
         geometry[r.video_id] = (w, h, 2 if (r.bit_depth or 8) > 8 else 1)
     sizes = Counter((w, h) for w, h, _ in geometry.values())
-    per_pixel = UTVIDEO_BYTES_PER_PIXEL
+    per_pixel = CODEC_BYTES_PER_PIXEL.get(codec, CODEC_BYTES_PER_PIXEL["utvideo"])
     frames = scratch = 0.0
     segments = 0
     for r in todo.itertuples(index=False):
@@ -104,7 +105,7 @@ def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target
     return DryRun(
         videos=len(selected), probe_failed=len(selected) - len(ok), segments_planned=planned, segments_todo=segments,
         waves=len(waves.expected_s), frames_to_restore=int(frames),
-        output_sizes=dict(sizes), scratch_bytes=int(scratch),
+        output_sizes=dict(sizes), scratch_bytes=int(scratch), intermediate=codec,
         preset=preset, weights=(weights or "none (seeded random)") if preset != "identity" else "none",
         gpu_memory_gb=gpu_memory_gb, archive=archive_counts(ok, prepare), wave_sizing=waves,
     )

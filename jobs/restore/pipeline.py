@@ -52,6 +52,7 @@ from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge_f
 from jobs.weights import weights_identity
 from seedvr.errors import SeedVRError
 from seedvr.video.decode import DecodeLimits
+from seedvr.video.intermediate import codec_for_root
 from seedvr.video.storage import join_url
 from udfs.arrow_stage import map_stage
 from udfs.model_cache import ModelSpec
@@ -108,6 +109,8 @@ class RestoreReport:
     wave_costs: list[dict[str, float]] = field(default_factory=list)
     # How the waves were sized (target, rate, expected seconds of each wave).
     wave_sizing: WaveSizing | None = None
+    # The lossless codec of this run's segment files (storage.intermediate_codec resolved for the root).
+    intermediate_codec: str | None = None
     # Set by a dry run: what the run would do (nothing was restored or written).
     dry_run: DryRun | None = None
 
@@ -170,6 +173,8 @@ def run_restore(
     from seedvr.threads import plan_threads
 
     report.threads = plan_threads(tasks=restore_concurrency(cfg), torch=cfg.execution.torch_threads).as_dict()
+    report.intermediate_codec = codec_for_root(join_url(cfg.storage.output_root, "segments"),
+                                               cfg.storage.intermediate_codec)
     meta = commit_metadata(prov.to_dict(), operation="restore")
 
     with _timed(report, "setup"):
@@ -288,7 +293,7 @@ def run_restore(
                                   waves=estimate_waves(plan, spark, tables, wave_sizing(spark, tables, cfg, chash)),
                                   preset=cfg.model.preset, weights=cfg.model.weights,
                                   gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None,
-                                  prepare=cfg.prepare.options())
+                                  prepare=cfg.prepare.options(), codec=report.intermediate_codec)
         report.message = f"dry run: {todo_count} segments of {report.selected} videos would be restored"
         report.wall_s = time.perf_counter() - t_start
         return report
@@ -307,6 +312,7 @@ def run_restore(
                                                   if prepared.records else ())),
         decode=DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,
                             cfg.execution.decode_max_memory_mb),
+        intermediate_codec=report.intermediate_codec or "utvideo",
     )
     infos = apply_overrides(spark, videos.select("video_id", "info_json", "source_root"), prepared,
                             info="info_json")

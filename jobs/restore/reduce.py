@@ -151,7 +151,7 @@ def _stitch(spark: Any, cfg: JobConfig, per_video: Any, ids: list[str], videos: 
                               # On the embedded engine the stitch tasks share the driver's cores.
                               concurrent_tasks=(min(cfg.execution.stitch_slots, len(ids))
                                                 if cfg.engine.kind == "sail" else 1),
-                              signing=signing, facts=facts or {})
+                              signing=signing, facts=facts or {}, score=cfg.execution.video_scores)
     slots = max(1, min(cfg.execution.stitch_slots, len(ids)))
     with progress_bars.bar("videos", len(ids), show_progress) as bar:
         with bar.follow():

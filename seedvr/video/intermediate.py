@@ -32,6 +32,8 @@ from seedvr.video.storage import atomic_write, join_url, local_copy, sanitize_ke
 
 _TB = Fraction(1, 25)
 DEFAULT_CODEC = "utvideo"
+# Local paths that are object stores underneath (Databricks' FUSE mounts): bytes cost there as on S3.
+_MOUNTED_STORES = ("/dbfs/", "/Volumes/")
 # codec -> (8-bit pixel format, 16-bit pixel format or None)
 _CODECS = {"utvideo": ("gbrp", None), "ffv1": ("bgr0", "gbrp16le"), "rawvideo": ("rgb24", "rgb48le")}
 INTERMEDIATE_CODECS = tuple(_CODECS)
@@ -64,6 +66,27 @@ def segment_key(root: str, video_id: str, config_hash: str, index: int, *, ext: 
         raise ConfigError(f"segment extension must be one of {sorted(_CONTAINERS)}, got {ext!r}")
     return join_url(root, sanitize_key_component(video_id), sanitize_key_component(config_hash),
                     f"seg-{index:05d}.{ext}")
+
+
+def codec_for_root(root: str, codec: str = "auto") -> str:
+    """The intermediate codec for segment files under `root`: `auto` is uncompressed on local disk (a
+    quarter of UT Video's CPU to write and read back, three times the bytes) and UT Video on object stores
+    and their mounts."""
+    if codec != "auto":
+        if codec not in _CODECS:
+            raise ConfigError(f"intermediate codec must be auto or one of {sorted(_CODECS)}, got {codec!r}")
+        return codec
+    from seedvr.video.storage import is_local, local_path
+
+    path = local_path(root) if is_local(root) else None
+    if path is None or any(os.path.abspath(path).startswith(m) or os.path.abspath(path) + "/" == m
+                           for m in _MOUNTED_STORES):
+        return DEFAULT_CODEC
+    return "rawvideo"
+
+
+# Bytes per pixel and frame of each codec on restored footage (8-bit RGB; measured at 720p, see the top).
+CODEC_BYTES_PER_PIXEL = {"rawvideo": 3.0, "utvideo": 3 * 0.36, "ffv1": 3 * 0.24}
 
 
 def _codec_for(url: str, codec: str, dtype: np.dtype) -> tuple[str, str, str]:

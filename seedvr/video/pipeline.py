@@ -24,11 +24,10 @@ from seedvr.video.ahead import Prefetch
 from seedvr.video.decode import iter_frame_views
 from seedvr.video.encode import EncodeSettings, container_format
 from seedvr.video.info import VideoInfo
-from seedvr.video.intermediate import SegmentFile, iter_segment, segment_key, write_segment
+from seedvr.video.intermediate import SegmentFile, codec_for_root, iter_segment, segment_key, write_segment
 from seedvr.video.plan import Segment, plan_segments
 from seedvr.video.probe import probe
 from seedvr.video.stitch import StitchResult, blend_stream, encode_stream
-from seedvr.video.storage import is_local
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 
@@ -124,9 +123,7 @@ def iter_restored_segments(
     `digest=False` records no sha256: for files the same process reads back, checked by size.
     """
     cfg = job.config_hash(dict(restorer.info))
-    codec = job.intermediate_codec
-    if codec == "auto":
-        codec = "rawvideo" if is_local(root) else "utvideo"
+    codec = codec_for_root(root, job.intermediate_codec)
     t = timings if timings is not None else {}
     windows = segment_windows(info, segments)
     stopped = should_stop or (lambda: False)
