@@ -95,10 +95,12 @@ class StorageConfig(_Frozen):
     work_dir: str = "./var/local"
     # Segment files are deleted once their video's output is committed; keep them to inspect a run.
     keep_intermediates: bool = False
-    # Lossless codec of the segment files: auto is uncompressed on local disk (a quarter of UT Video's CPU
-    # to write and read, 3x the bytes) and UT Video on object stores and on /dbfs, /Volumes mounts; ffv1 is
-    # the smallest and the slowest. Outputs are the same whichever is used (outside the config hash).
-    intermediate_codec: Literal["auto", "rawvideo", "utvideo", "ffv1"] = "auto"
+    # Lossless codec of the segment files. A run holds every segment of its videos until they are stitched,
+    # so the default is UT Video (1.1 bytes per pixel and frame); rawvideo takes a quarter of its CPU to
+    # write and read back but 3 bytes; auto picks rawvideo on local disk and UT Video on object stores and
+    # on /dbfs, /Volumes mounts (as seedvr-clip, which holds two segments at a time); ffv1 is the smallest
+    # and the slowest. Outputs are the same whichever is used (outside the config hash).
+    intermediate_codec: Literal["auto", "rawvideo", "utvideo", "ffv1"] = "utvideo"
 
     _paths = field_validator("output_root", "work_dir")(classmethod(lambda cls, v: absolute_local(v)))
 

@@ -56,11 +56,10 @@ def test_dry_run_prints_the_plan_and_writes_nothing(spark, make_video, tmp_path)
     assert "3 selected, 0 not restorable" in out
     # 9 frames in 5-frame segments with 1 of context: 2 segments each, 6 in all, one wave.
     assert "6 to restore of 6 planned, in 1 wave" in out and "48x32 (3)" in out
-    # Uncompressed intermediates on local disk (storage.intermediate_codec auto): 3 bytes per output pixel
-    # per frame, overlaps counted.
+    # UT Video intermediates: about 1.08 bytes per output pixel per frame, overlaps counted.
     frames = 3 * (5 + 5)
     assert f"({frames:,} frames with overlaps)" in out
-    assert f"up to {frames * 48 * 32 * 3 / 1000:,.1f} KB of rawvideo" in out
+    assert f"up to {frames * 48 * 32 * 3 * 0.36 / 1000:,.1f} KB of utvideo" in out
     tables = table_refs(cfg.tables)
     assert tables.segment_plan.read(spark).count() == 0 and tables.restorations.read(spark).count() == 0
     assert not glob.glob(os.path.join(cfg.storage.output_root, "**", "*.*"), recursive=True)
