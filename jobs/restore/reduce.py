@@ -18,6 +18,7 @@ from jobs.schemas import EXECUTOR_PROVENANCE
 from jobs.tables import Tables
 from seedvr.provenance.signing import SigningRefs
 from seedvr.video.decode import DecodeLimits
+from udfs.arrow_stage import map_stage
 from udfs.stitch import StitchSettings, StitchVideos
 
 if TYPE_CHECKING:
@@ -155,8 +156,8 @@ def _stitch(spark: Any, cfg: JobConfig, per_video: Any, ids: list[str], videos: 
     slots = max(1, min(cfg.execution.stitch_slots, len(ids)))
     with progress_bars.bar("videos", len(ids), show_progress) as bar:
         with bar.follow():
-            out = (stitch_in.repartition(slots, "video_id")
-                   .mapInPandas(StitchVideos(settings), StitchVideos.output_schema).toPandas())
+            out = map_stage(stitch_in.repartition(slots, "video_id"), StitchVideos(settings),
+                            StitchVideos.output_schema).toPandas()
         bar.set(len(ids))
     rows = []
     for r in out.to_dict(orient="records"):
