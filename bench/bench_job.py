@@ -40,14 +40,14 @@ def make_videos(folder: str, n: int, frames: int, size: tuple[int, int]) -> None
 
 def run_size(spark: object, n: int, args: argparse.Namespace, root: str) -> dict:
     from jobs.catalog.register import ingest
-    from jobs.config import load_config
+    from jobs.config import deep_merge, load_config, parse_set
     from jobs.restore.pipeline import run_restore
     from jobs.restore.selection import make_selection
     from jobs.tables import ensure_tables, table_refs
 
     base = os.path.join(root, f"n{n}")
     make_videos(os.path.join(base, "src"), n, args.frames, (args.height, args.width))
-    cfg = load_config("local", {
+    cfg = load_config("local", deep_merge({
         "tables": {"root": f"{base}/tables"},
         "storage": {"output_root": f"{base}/outputs", "work_dir": f"{base}/work"},
         "model": {"preset": args.preset, "target": {"mode": "scale", "value": 1.0}},
@@ -57,7 +57,7 @@ def run_size(spark: object, n: int, args: argparse.Namespace, root: str) -> dict
         "encode": {"preset": "ultrafast"},
         "tracking": {"enabled": False},
         "ingest": {"shots": args.shots},
-    })
+    }, parse_set(args.set)))
     tables = table_refs(cfg.tables)
     ensure_tables(spark, tables)
     t0 = time.perf_counter()
@@ -98,6 +98,8 @@ def main() -> int:
     p.add_argument("--context-frames", type=int, default=1)
     p.add_argument("--slots", type=int, default=2, help="restore/stitch partitions")
     p.add_argument("--wave", type=int, default=256, help="segments per wave")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config override (as seedvr-restore --set), e.g. execution.video_scores=false")
     p.add_argument("--shots", default="auto", choices=("auto", "transnetv2", "scdet"),
                    help="the ingest's shot detector (scdet: a quicker ingest of large catalogs)")
     args = p.parse_args()

@@ -261,7 +261,8 @@ def tree_cpu_seconds() -> float:
         except OSError:
             continue
         parents[int(entry)] = int(fields[1])
-        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+        # utime, stime, and the reaped children's cutime, cstime (a worker's own helpers)
+        times[int(entry)] = (int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])) / tick
     me = os.getpid()
     for pid in times:
         p = parents.get(pid)

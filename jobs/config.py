@@ -216,6 +216,9 @@ class ExecutionConfig(_Frozen):
     # Score every stitched video against its source (PSNR, SSIM, temporal and seam scores; seedvr.quality):
     # at 2x about half of the stitch stage's CPU. Off, the restorations rows carry no video scores.
     video_scores: bool = True
+    # Each restored segment's own cheap scores (no-reference and input fidelity on a few frames), in the
+    # segments table.
+    segment_scores: bool = True
     probe_slots: int = Field(default=2, ge=1)
     probe_timeout_s: float = 60.0
     probe_max_memory_mb: int = 2048

@@ -67,6 +67,7 @@ def run_params(cfg: JobConfig, report: RestoreReport) -> dict[str, Any]:
         "selection": report.selection[:500], "output_root": scrub_url(cfg.storage.output_root),
         "encode": cfg.encode.model_dump_json(), "device_type": p.device_type,
         "intermediate_codec": report.intermediate_codec, "video_scores": cfg.execution.video_scores,
+        "segment_scores": cfg.execution.segment_scores,
         # How the outputs are signed; the key's location and material never reach MLflow.
         "disclosure": report.disclosure,
     }

@@ -313,6 +313,7 @@ def run_restore(
         decode=DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,
                             cfg.execution.decode_max_memory_mb),
         intermediate_codec=report.intermediate_codec or "utvideo",
+        score=cfg.execution.segment_scores,
     )
     infos = apply_overrides(spark, videos.select("video_id", "info_json", "source_root"), prepared,
                             info="info_json")

@@ -1,4 +1,4 @@
-"""The stitch stage's two costs a user can choose: the segment files' codec and the video scores. Both
+"""The costs around the model a user can choose: the segment files' codec and the scores. Both
 through `seedvr-restore` in a subprocess on real Sail and Delta, with a failed video in the catalog."""
 
 from __future__ import annotations
@@ -49,13 +49,15 @@ def test_codec_and_video_scores_through_the_console_script(spark, make_video, tm
     ing = _run("jobs.catalog.command", "--profile", profile, "--source", str(tmp_path / "src"), "--no-mlflow")
     assert ing.returncode == 0, ing.stderr[-2000:]
     chosen = ["--set", f"storage.intermediate_codec={codec}"] if codec else []  # None: the default
+    flag = str(scores).lower()
     run = _run("jobs.restore.command", "--profile", profile, "--no-mlflow", "--keep-intermediates", *chosen,
-               "--set", f"execution.video_scores={str(scores).lower()}")
+               "--set", f"execution.video_scores={flag}", "--set", f"execution.segment_scores={flag}")
     assert run.returncode == 0, run.stderr[-2000:]
     assert "2 restored, 1 failed" in run.stdout
     t = table_refs(cfg.tables)
     segs = [r for r in t.segments.read(spark).collect() if r.status == "ok"]
     assert segs and {_codec_of(r.intermediate_uri) for r in segs} == {expected}
+    assert all(bool(r.scores) == scores for r in segs)
     ok = [r for r in t.restorations.read(spark).collect() if r.status == "ok"]
     assert len(ok) == 2
     if scores:
