@@ -18,10 +18,6 @@ from jobs.restore.wave_cost import WaveSizing
 from seedvr.restorer.target import TargetSize
 from seedvr.video.intermediate import CODEC_BYTES_PER_PIXEL
 
-# Bytes per output pixel and frame of the job's intermediates by codec (UT Video: 0.36 of the RGB frames'
-# 3 bytes on restored footage; seedvr/video/intermediate.py); smooth or flat pictures take less. 16-bit
-# sources go to FFV1 at 16 bits per sample (rawvideo: rgb48): counted twice.
-
 
 @dataclass(frozen=True)
 class DryRun:
@@ -93,7 +89,7 @@ def estimate(selected: pd.DataFrame, todo: pd.DataFrame, *, planned: int, target
         h, w = target.output_size(int(r.height), int(r.width))
         geometry[r.video_id] = (w, h, 2 if (r.bit_depth or 8) > 8 else 1)
     sizes = Counter((w, h) for w, h, _ in geometry.values())
-    per_pixel = CODEC_BYTES_PER_PIXEL.get(codec, CODEC_BYTES_PER_PIXEL["utvideo"])
+    per_pixel = CODEC_BYTES_PER_PIXEL[codec]  # a 16-bit source counts twice (itemsize)
     frames = scratch = 0.0
     segments = 0
     for r in todo.itertuples(index=False):

@@ -12,7 +12,7 @@ segment_plan; each wave filters that table. Only planning failures, counts per w
 ever reach the driver, so a plan of millions of segments costs the driver no memory and no Spark Connect
 message grows with it.
 
-The reducer is a mapInPandas over one metadata row per complete video (udfs.stitch), not a driver loop:
+The reducer is an executor stage over one metadata row per complete video (udfs.stitch), not a driver loop:
 stitching decodes and encodes every frame, so it belongs on executors, in parallel over videos, next to
 the storage; the stitcher streams segments, so no task holds a whole video. Its few result rows come back
 to the driver and are MERGEd from a local DataFrame (MERGE reads its source twice; re-running the stitch
@@ -110,7 +110,7 @@ class RestoreReport:
     # How the waves were sized (target, rate, expected seconds of each wave).
     wave_sizing: WaveSizing | None = None
     # The lossless codec of this run's segment files (storage.intermediate_codec resolved for the root).
-    intermediate_codec: str | None = None
+    intermediate_codec: str = "utvideo"
     # Set by a dry run: what the run would do (nothing was restored or written).
     dry_run: DryRun | None = None
 
@@ -312,7 +312,7 @@ def run_restore(
                                                   if prepared.records else ())),
         decode=DecodeLimits(cfg.execution.decode_timeout_s, cfg.execution.decode_window_mb,
                             cfg.execution.decode_max_memory_mb),
-        intermediate_codec=report.intermediate_codec or "utvideo",
+        intermediate_codec=report.intermediate_codec,
         score=cfg.execution.segment_scores,
     )
     infos = apply_overrides(spark, videos.select("video_id", "info_json", "source_root"), prepared,

@@ -140,13 +140,12 @@ def run_plan_ref(tables: Tables, run_id: str) -> TableRef:
     return TableRef("run_plan", path=f"{str(plan.path).rstrip('/')}_runs/{key}")
 
 
-def record_plan(spark: Any, tables: Tables, plan: Any, *, sizing: WaveSizing | int, run_id: str,
+def record_plan(spark: Any, tables: Tables, plan: Any, *, sizing: WaveSizing, run_id: str,
                 meta: str | None = None, log: Callable[[str], None] = lambda _m: None,
                 ) -> tuple[Any, int, list[int], WaveSizing]:
     """Write a plan (with `todo`) and its waves to the run's own table, MERGE that into segment_plan, and
     return (this run's plan rows, segments planned, segments per wave, the sizing with each wave's expected
-    seconds). `sizing` as a count cuts waves by count only. Plan tables that killed runs left behind are
-    removed first (jobs.restore.maintenance.remove_stale_run_plans).
+    seconds). Plan tables that killed runs left behind are removed first (jobs.restore.maintenance.remove_stale_run_plans).
 
     The planner and the wave windows run once, in the append: MERGE reads its source twice, and Sail's
     MERGE from a computed source took 35x longer than from a table. The waves then filter that small
@@ -155,8 +154,6 @@ def record_plan(spark: Any, tables: Tables, plan: Any, *, sizing: WaveSizing | i
 
     from jobs.restore.maintenance import remove_stale_run_plans
 
-    if isinstance(sizing, int):
-        sizing = WaveSizing(sizing, rate_source="count only")
     remove_stale_run_plans(spark, tables, keep=run_id, log=log)
     priced, wave_s = _priced(spark, tables, plan, sizing)
     rows = (assign_waves(priced, sizing.wave_segments, wave_s).drop("todo")

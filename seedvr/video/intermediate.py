@@ -15,6 +15,7 @@ written, and checked while it is decoded (seedvr.video.digest): one hash pass pe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Iterable, Iterator, Mapping
@@ -79,13 +80,13 @@ def codec_for_root(root: str, codec: str = "auto") -> str:
     from seedvr.video.storage import is_local, local_path
 
     path = local_path(root) if is_local(root) else None
-    if path is None or any(os.path.abspath(path).startswith(m) or os.path.abspath(path) + "/" == m
-                           for m in _MOUNTED_STORES):
+    if path is None or (os.path.abspath(path) + "/").startswith(_MOUNTED_STORES):
         return DEFAULT_CODEC
     return "rawvideo"
 
 
-# Bytes per pixel and frame of each codec on restored footage (8-bit RGB; measured at 720p, see the top).
+# Bytes per pixel and frame of each codec on restored footage (8-bit RGB; measured at 720p, see the top);
+# smooth or flat pictures take less. 16-bit frames (FFV1 gbrp16le, rawvideo rgb48) take about twice.
 CODEC_BYTES_PER_PIXEL = {"rawvideo": 3.0, "utvideo": 3 * 0.36, "ffv1": 3 * 0.24}
 
 
@@ -189,8 +190,8 @@ def iter_segment(url: str, *, sha256: str | None = None, size_bytes: int | None 
         if size_bytes is not None and os.path.getsize(path) != size_bytes:
             raise CorruptVideoError(f"{url}: segment file is {os.path.getsize(path)} bytes, {size_bytes} were written; "
                                     "something else changed the scratch folder: run again")
-        with open(path, "rb") as raw:
-            source = HashingReader(raw) if sha256 is not None else path
+        with open(path, "rb") if sha256 is not None else contextlib.nullcontext() as raw:
+            source = HashingReader(raw) if raw is not None else path
 
             def check() -> None:
                 if isinstance(source, HashingReader) and (actual := source.hexdigest(path)) != sha256:
