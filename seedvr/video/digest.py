@@ -4,6 +4,9 @@ A segment file used to be hashed after it was written and again before it was de
 over its bytes, as much CPU as writing and reading an uncompressed one. Here the muxer writes, and the
 demuxer reads, through a file object that hashes the contiguous prefix of what passes; whatever the
 container skipped or rewrote (MKV seeks back to patch its header) is hashed from the file at the end.
+
+PyAV reports an exception raised in a file object's callback as a bare `PyAVCallbackError`, so the file
+object keeps the OSError it met (a full disk, a failed read) and `cause` hands that back to the caller.
 """
 
 from __future__ import annotations
@@ -24,6 +27,11 @@ class _Hashing(io.RawIOBase):
         self._h = hashlib.sha256()
         self._hashed = 0  # bytes [0, _hashed) are in the digest
         self._pos = 0
+        self.failure: OSError | None = None  # the I/O error a callback met, for `cause`
+
+    def cause(self, exc: BaseException) -> BaseException:
+        """The error to report for `exc`, raised by PyAV around this file: the OSError underneath, if any."""
+        return self.failure if self.failure is not None else exc
 
     def seekable(self) -> bool:
         return True
@@ -63,7 +71,11 @@ class HashingWriter(_Hashing):
         view = memoryview(data).cast("B")
         if self._pos < self._hashed:
             self._h, self._hashed = hashlib.sha256(), 0
-        n = self._f.write(view)
+        try:
+            n = self._f.write(view)
+        except OSError as exc:
+            self.failure = exc
+            raise
         self._saw(self._pos, view[:n])
         self._pos += n
         return n
@@ -76,7 +88,11 @@ class HashingReader(_Hashing):
         return True
 
     def readinto(self, buffer: bytearray | memoryview) -> int:  # type: ignore[override]
-        n = self._f.readinto(buffer) or 0
+        try:
+            n = self._f.readinto(buffer) or 0
+        except OSError as exc:
+            self.failure = exc
+            raise
         self._saw(self._pos, memoryview(buffer).cast("B")[:n])
         self._pos += n
         return n

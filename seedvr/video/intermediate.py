@@ -124,50 +124,57 @@ def write_segment(url: str, frames: np.ndarray | Iterable[np.ndarray], *,
     shape: tuple[int, ...] | None = None
     dtype: np.dtype | None = None
     fmt, _, _ = _codec_for(url, codec, np.dtype(np.uint8))  # validate before any work
-    with atomic_write(url) as tmp, open(tmp, "wb") as raw:
-        sink = HashingWriter(raw) if digest else raw
-        out = av.open(sink, "w", format=fmt, buffer_size=_IO_BUFFER)
+    with atomic_write(url) as tmp, open(tmp, "wb") if digest else contextlib.nullcontext() as raw:
+        # Hashing passes the bytes through a file object; without it the muxer writes the file itself.
+        sink = HashingWriter(raw) if raw is not None else None
         try:
-            for key, value in (metadata or {}).items():
-                out.metadata[str(key)] = str(value)
-            stream = None
-            packets = False
-            sws = reformatter("segment-write")
-            for arr in frames:
-                arr = np.asarray(arr)
-                if shape is None:
-                    if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype not in (np.uint8, np.uint16):
-                        raise InputError(f"segment frames must be (H, W, 3) uint8 or uint16, got "
-                                         f"{arr.shape} {arr.dtype}")
-                    shape, dtype = arr.shape, arr.dtype
-                    _, name, pix_fmt = _codec_for(url, codec, dtype)
-                    opts = {"level": "3", "slicecrc": "1"} if name == "ffv1" else {}
-                    stream = out.add_stream(name, rate=25, options=opts)
-                    stream.width, stream.height, stream.pix_fmt = arr.shape[1], arr.shape[0], pix_fmt
-                    stream.codec_context.thread_count = threads
-                    stream.codec_context.thread_type = "SLICE"
-                    # rgb24 / rgb48le packets are the frame's bytes, rows unpadded, little-endian samples
-                    packets = name == "rawvideo" and (arr.dtype == np.uint8 or sys.byteorder == "little")
-                elif arr.shape != shape or arr.dtype != dtype:
-                    raise InputError(f"segment frame {n} is {arr.shape} {arr.dtype}, expected {shape} {dtype}")
-                if packets:
-                    packet = av.Packet(np.ascontiguousarray(arr))
-                    packet.pts = packet.dts = n
-                    packet.time_base, packet.stream, packet.is_keyframe = _TB, stream, True
-                    out.mux(packet)
-                else:
-                    frame = _frame_of(np.ascontiguousarray(arr), pix_fmt, sws)
-                    frame.pts, frame.time_base = n, _TB
-                    out.mux(stream.encode(frame))
-                n += 1
-            if stream is None:
-                raise InputError(f"{url}: a segment needs at least one frame")
-            if not packets:
-                out.mux(stream.encode(None))
-        finally:
-            out.close()
-        raw.flush()
-        sha256 = sink.hexdigest(tmp) if isinstance(sink, HashingWriter) else None
+            out = av.open(sink if sink is not None else tmp, "w", format=fmt, buffer_size=_IO_BUFFER)
+            try:
+                for key, value in (metadata or {}).items():
+                    out.metadata[str(key)] = str(value)
+                stream = None
+                packets = False
+                sws = reformatter("segment-write")
+                for arr in frames:
+                    arr = np.asarray(arr)
+                    if shape is None:
+                        if arr.ndim != 3 or arr.shape[2] != 3 or arr.dtype not in (np.uint8, np.uint16):
+                            raise InputError(f"segment frames must be (H, W, 3) uint8 or uint16, got "
+                                             f"{arr.shape} {arr.dtype}")
+                        shape, dtype = arr.shape, arr.dtype
+                        _, name, pix_fmt = _codec_for(url, codec, dtype)
+                        opts = {"level": "3", "slicecrc": "1"} if name == "ffv1" else {}
+                        stream = out.add_stream(name, rate=25, options=opts)
+                        stream.width, stream.height, stream.pix_fmt = arr.shape[1], arr.shape[0], pix_fmt
+                        stream.codec_context.thread_count = threads
+                        stream.codec_context.thread_type = "SLICE"
+                        # rgb24 / rgb48le packets are the frame's bytes, rows unpadded, little-endian samples
+                        packets = name == "rawvideo" and (arr.dtype == np.uint8 or sys.byteorder == "little")
+                    elif arr.shape != shape or arr.dtype != dtype:
+                        raise InputError(f"segment frame {n} is {arr.shape} {arr.dtype}, expected {shape} {dtype}")
+                    if packets:
+                        packet = av.Packet(np.ascontiguousarray(arr))
+                        packet.pts = packet.dts = n
+                        packet.time_base, packet.stream, packet.is_keyframe = _TB, stream, True
+                        out.mux(packet)
+                    else:
+                        frame = _frame_of(np.ascontiguousarray(arr), pix_fmt, sws)
+                        frame.pts, frame.time_base = n, _TB
+                        out.mux(stream.encode(frame))
+                    n += 1
+                if stream is None:
+                    raise InputError(f"{url}: a segment needs at least one frame")
+                if not packets:
+                    out.mux(stream.encode(None))
+            finally:
+                out.close()
+        except av.error.PyAVCallbackError:  # a full disk under the file object: say so
+            if sink is None or sink.failure is None:
+                raise
+            raise OSError(sink.failure.errno, sink.failure.strerror, url) from sink.failure
+        if sink is not None:
+            raw.flush()
+        sha256 = sink.hexdigest(tmp) if sink is not None else None
         size = os.path.getsize(tmp)
     assert shape is not None and dtype is not None
     return SegmentFile(url=url, sha256=sha256, num_frames=n, width=shape[1], height=shape[0],
@@ -203,7 +210,7 @@ def iter_segment(url: str, *, sha256: str | None = None, size_bytes: int | None 
                 container = av.open(source, "r", buffer_size=_IO_BUFFER)
             except Exception as exc:  # noqa: BLE001
                 check()
-                raise map_av_error(exc, url) from exc
+                raise map_av_error(_cause(source, exc), url) from exc
             try:
                 stream = container.streams.video[0]
                 fmt = "rgb48le" if bit_depth_of(stream.codec_context.pix_fmt or "gbrp") > 8 else "rgb24"
@@ -214,10 +221,15 @@ def iter_segment(url: str, *, sha256: str | None = None, size_bytes: int | None 
                 raise
             except Exception as exc:  # noqa: BLE001
                 check()
-                raise map_av_error(exc, url, stage="decoding a segment") from exc
+                raise map_av_error(_cause(source, exc), url, stage="decoding a segment") from exc
             finally:
                 container.close()
             check()
+
+
+def _cause(source: object, exc: BaseException) -> BaseException:
+    """The OSError under PyAV's callback error when the file object met one (seedvr.video.digest)."""
+    return source.cause(exc) if isinstance(source, HashingReader) else exc
 
 
 def read_segment(url: str, *, sha256: str | None = None) -> np.ndarray:

@@ -104,3 +104,33 @@ def test_a_scratch_segment_can_skip_its_digest(tmp_path) -> None:
     sf = write_segment(url, np.zeros((2, 8, 8, 3), np.uint8), codec="rawvideo", digest=False)
     assert sf.sha256 is None and sf.size_bytes == os.path.getsize(url)
     assert len(list(iter_segment(url, size_bytes=sf.size_bytes))) == 2
+
+
+_FULL_DISK = """
+import resource, signal, sys
+import numpy as np
+from seedvr.video.intermediate import write_segment
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+frames = np.random.default_rng(0).integers(0, 255, (6, 120, 160, 3), dtype=np.uint8)
+try:
+    write_segment(sys.argv[1], frames, codec=sys.argv[2])
+except OSError as exc:
+    print(f"OSError {exc.errno}")
+"""
+
+
+@pytest.mark.parametrize("codec", ["rawvideo", "utvideo"])
+def test_a_write_that_runs_out_of_space_says_so(tmp_path, codec: str) -> None:
+    """The digest's file object must not hide the OS's error (PyAV wraps a callback's exception), and the
+    half-written file never appears."""
+    import errno
+    import subprocess
+    import sys
+
+    url = str(tmp_path / "s.nut")
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+    res = subprocess.run([sys.executable, "-c", _FULL_DISK, url, codec], capture_output=True, text=True,
+                         cwd=repo, env={**os.environ, "PYTHONPATH": repo}, timeout=120)
+    assert res.stdout.strip() == f"OSError {errno.EFBIG}", res.stdout + res.stderr[-2000:]
+    assert os.listdir(tmp_path) == []
