@@ -1,6 +1,7 @@
 """One place that decides how many threads each part of a process may use.
 
-torch's intra-op pool, the x264/x265 encoder and the decoders each default to "all cores", and several
+torch's intra-op pool, the x264/x265 encoder, the decoders and OpenCV's pool (the quality scores' filters
+and optical flow) each default to "all cores", and several
 of them run at once: restore tasks side by side on one executor, the encoder while the next segment is
 restored. Oversubscribed, they spend their time switching (measured: a tiny-model clip on 2 cores ran
 1.97x faster with torch on one thread). The budget splits the cores of the process between the tasks
@@ -15,6 +16,7 @@ from dataclasses import asdict, dataclass
 # Overrides for a whole machine (e.g. an executor image), read when the budget is planned.
 TORCH_THREADS_ENV = "SEEDVR_TORCH_THREADS"
 ENCODE_THREADS_ENV = "SEEDVR_ENCODE_THREADS"
+OPENCV_THREADS_ENV = "SEEDVR_OPENCV_THREADS"
 
 
 def available_cores() -> int:
@@ -32,6 +34,10 @@ class ThreadBudget:
     torch: int  # intra-op threads of each task's model
     encode: int  # threads of each encoder
     decode: int  # threads of each decoder (sandboxed workers decode one window at a time)
+    # OpenCV's pool, one per process: its workers spin between calls, so at "all cores" beside other
+    # tasks it burnt up to twice the CPU for the same scores (DIS flow on 2 cores: 0.72 vs 0.32 CPU-ms
+    # for a 48x32 pair, 17.6 vs 11.7 for 1280x720; identical values).
+    opencv: int = 1
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -43,9 +49,10 @@ def _env_int(name: str) -> int | None:
 
 
 def plan_threads(tasks: int = 1, *, cores: int | None = None, torch: int | None = None,
-                 encode: int | None = None, decode: int | None = None) -> ThreadBudget:
+                 encode: int | None = None, decode: int | None = None,
+                 opencv: int | None = None) -> ThreadBudget:
     """The budget for `tasks` concurrent tasks on `cores` (default: this process's); explicit values
-    (or SEEDVR_TORCH_THREADS / SEEDVR_ENCODE_THREADS) win."""
+    (or SEEDVR_TORCH_THREADS / SEEDVR_ENCODE_THREADS / SEEDVR_OPENCV_THREADS) win."""
     n = cores or available_cores()
     per_task = max(1, n // max(1, tasks))
     return ThreadBudget(
@@ -53,6 +60,7 @@ def plan_threads(tasks: int = 1, *, cores: int | None = None, torch: int | None 
         torch=torch or _env_int(TORCH_THREADS_ENV) or per_task,
         encode=encode or _env_int(ENCODE_THREADS_ENV) or per_task,
         decode=decode or 1,
+        opencv=opencv or _env_int(OPENCV_THREADS_ENV) or per_task,
     )
 
 
@@ -67,3 +75,11 @@ def apply_torch_threads(threads: int) -> None:
     if _applied != threads:
         torch.set_num_threads(threads)
         _applied = threads
+
+
+def apply_opencv_threads(threads: int) -> None:
+    """Set OpenCV's pool (process-wide, like torch's): the budget's `opencv` for the tasks sharing it."""
+    import cv2
+
+    if cv2.getNumThreads() != threads:
+        cv2.setNumThreads(threads)

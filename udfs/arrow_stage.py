@@ -16,6 +16,8 @@ import pandas as pd
 import pyarrow as pa
 from pyspark.sql.types import StructType
 
+from udfs.schemas import batch_for
+
 PandasStage = Callable[[Iterator[pd.DataFrame]], Iterator[pd.DataFrame]]
 
 
@@ -45,7 +47,13 @@ class ArrowStage:
 
     def __call__(self, batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         schema = self._arrow_schema()
-        for out in self.stage(to_frame(b) for b in batches):
+        frames = (to_frame(b) for b in batches)
+        rows_of = getattr(self.stage, "iter_rows", None)
+        if rows_of is not None:  # a stage that makes rows: straight to Arrow, no frame in between
+            for rows in rows_of(frames):
+                yield batch_for(rows, self.schema, schema)
+            return
+        for out in self.stage(frames):
             yield pa.RecordBatch.from_pandas(out, schema=schema, preserve_index=False)
 
 

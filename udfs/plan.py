@@ -6,11 +6,12 @@ Planning runs where the catalog rows are, so a catalog of any size never travels
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from seedvr.errors import error_class_of
-from udfs.schemas import PLAN_OUT, frame_for
+from udfs.schemas import PLAN_OUT
 from udfs.stage import MAX_ERROR_CHARS, BatchStage
 
 INPUT_COLUMNS = ("video_id", "uri", "file_version", "num_frames", "analysis_json")
@@ -39,7 +40,7 @@ class PlanSegments(BatchStage):
 
     output_schema = PLAN_OUT
 
-    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+    def rows(self, batch: pd.DataFrame) -> list[dict[str, Any]]:
         from seedvr.video.plan import plan_segments
 
         rows = []
@@ -57,4 +58,4 @@ class PlanSegments(BatchStage):
                 rows.append({**base, "segment_index": s.index, "window_start": s.window_start,
                              "first_output": s.first_output, "last_output": s.last_output,
                              "num_segments": len(segs)})
-        return frame_for(rows, PLAN_OUT)
+        return rows

@@ -17,7 +17,7 @@ import pandas as pd
 from pyspark.sql.types import StructField, StructType
 
 from seedvr.video.decode import DecodeLimits
-from udfs.schemas import S, frame_for
+from udfs.schemas import S
 from udfs.stage import BatchStage, failure_columns
 
 INPUT_COLUMNS = ("video_id", "uri", "file_version", "info_json", "analysis_json")
@@ -42,7 +42,7 @@ class PrepareSources(BatchStage):
 
     output_schema = PREPARE_OUT
 
-    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+    def rows(self, batch: pd.DataFrame) -> list[dict[str, Any]]:
         from seedvr.video.analysis import Analysis
         from seedvr.video.info import VideoInfo
         from seedvr.video.prepare import plan_preparation, prepare_isolated
@@ -72,4 +72,4 @@ class PrepareSources(BatchStage):
             except Exception as exc:  # noqa: BLE001 - one bad video must not stop the others
                 row.update(failure_columns(exc, "prepare: "))
             rows.append(row)
-        return frame_for(rows, PREPARE_OUT)
+        return rows

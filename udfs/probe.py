@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from udfs.schemas import PROBE_OUT, frame_for, utc_now
+from udfs.schemas import PROBE_OUT, utc_now
 from udfs.stage import BatchStage, failure_columns
 
 INPUT_COLUMNS = ("video_id", "uri")
@@ -60,7 +60,7 @@ class ProbeVideos(BatchStage):
 
     output_schema = PROBE_OUT
 
-    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+    def rows(self, batch: pd.DataFrame) -> list[dict[str, Any]]:
         from seedvr.video.probe import probe
         from seedvr.video.storage import check_under_roots
 
@@ -82,4 +82,4 @@ class ProbeVideos(BatchStage):
                 row.update(probe_status="failed", **failure_columns(exc))
             row["probed_at"] = utc_now()
             rows.append(row)
-        return frame_for(rows, PROBE_OUT)
+        return rows

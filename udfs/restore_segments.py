@@ -223,10 +223,18 @@ class RestoreSegments:
         return row
 
     def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
-        s = self.settings
-        from seedvr.threads import apply_torch_threads, plan_threads
+        for rows in self.iter_rows(batches):
+            yield frame_for(rows, SEGMENT_UDF_OUT)
 
-        apply_torch_threads(s.torch_threads or plan_threads(tasks=s.concurrent_tasks).torch)
+    def iter_rows(self, batches: Iterator[pd.DataFrame]) -> Iterator[list[dict[str, Any]]]:
+        """One list of output rows per input batch (see udfs.stage.BatchStage)."""
+        s = self.settings
+        from seedvr.threads import apply_opencv_threads, apply_torch_threads, plan_threads
+
+        budget = plan_threads(tasks=s.concurrent_tasks)
+        apply_torch_threads(s.torch_threads or budget.torch)
+        if s.score:
+            apply_opencv_threads(budget.opencv)
 
         def rows() -> Iterator[tuple[bool, Any]]:
             for batch in batches:
@@ -240,5 +248,5 @@ class RestoreSegments:
                                     lambda item, computed: (item[0], self.write(item[1], computed))):
             out.append(row)
             if last:  # one output frame per input batch, as the engine sent them
-                yield frame_for(out, SEGMENT_UDF_OUT)
+                yield out
                 out = []

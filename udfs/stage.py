@@ -7,10 +7,13 @@ Every stage turns each input row into output rows and records a failure in the r
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pandas as pd
+from pyspark.sql.types import StructType
 
 from seedvr.errors import error_class_of
+from udfs.schemas import frame_for
 
 # Longest error message kept in a row: enough for a traceback's last line, bounded for the tables.
 MAX_ERROR_CHARS = 2000
@@ -24,12 +27,24 @@ def failure_columns(exc: BaseException, context: str = "") -> dict[str, str]:
 
 
 class BatchStage:
-    """A mapInPandas function: `process()` each non-empty batch into one output frame."""
+    """A mapInPandas function: each non-empty batch becomes the `rows()` of one output batch.
 
-    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+    The rows are plain dicts; `udfs.arrow_stage` turns them into Arrow directly (`iter_rows`), and a pandas
+    caller gets them as a frame of `output_schema` (`process`, `__call__`)."""
+
+    output_schema: StructType
+
+    def rows(self, batch: pd.DataFrame) -> list[dict[str, Any]]:
         raise NotImplementedError
 
-    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+        return frame_for(self.rows(batch), self.output_schema)
+
+    def iter_rows(self, batches: Iterator[pd.DataFrame]) -> Iterator[list[dict[str, Any]]]:
         for batch in batches:
             if len(batch):
-                yield self.process(batch)
+                yield self.rows(batch)
+
+    def __call__(self, batches: Iterator[pd.DataFrame]) -> Iterator[pd.DataFrame]:
+        for rows in self.iter_rows(batches):
+            yield frame_for(rows, self.output_schema)

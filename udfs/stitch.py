@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from udfs import progress, segment_io
-from udfs.schemas import RESTORATION_UDF_OUT, frame_for
+from udfs.schemas import RESTORATION_UDF_OUT
 from udfs.stage import BatchStage, failure_columns
 
 if TYPE_CHECKING:
@@ -146,8 +146,12 @@ class StitchVideos(BatchStage):
     def __init__(self, settings: StitchSettings) -> None:
         self.settings = settings
 
-    def process(self, batch: pd.DataFrame) -> pd.DataFrame:
+    def rows(self, batch: pd.DataFrame) -> list[dict[str, Any]]:
         s = self.settings
+        if s.score:
+            from seedvr.threads import apply_opencv_threads, plan_threads
+
+            apply_opencv_threads(plan_threads(tasks=s.concurrent_tasks).opencv)
         rows = []
         for r in batch.itertuples(index=False):
             t0 = time.perf_counter()
@@ -184,4 +188,4 @@ class StitchVideos(BatchStage):
             row["stitch_s"] = time.perf_counter() - t0
             rows.append(row)
             progress.tick("videos")
-        return frame_for(rows, RESTORATION_UDF_OUT)
+        return rows

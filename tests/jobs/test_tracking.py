@@ -52,6 +52,7 @@ def test_one_run_with_params_metrics_and_artifacts(spark, make_video, tmp_path) 
     assert p["disclosure"] == "test certificate" and not any("BEGIN" in str(v) for v in p.values())
     # The thread budget of a restore task: one restore at a time per device; torch pinned by the config.
     assert p["threads.tasks"] == "1" and p["threads.torch"] == "1" and int(p["threads.cores"]) >= 1
+    assert int(p["threads.opencv"]) >= 1
     assert m["videos_ok"] == 2 and m["segments_restored"] == 4 and m["frames_per_s_per_gpu"] > 0
     assert m["waves"] >= 1 and m["wave_merge_s.total"] > 0  # the commit cost of the waves
     # How the waves were sized: nothing measured yet, and the identity preset is estimated to cost nothing.

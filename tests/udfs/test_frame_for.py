@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import math
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+from pyspark.sql.pandas.types import to_arrow_schema
 from pyspark.sql.types import (
     BooleanType,
     DoubleType,
@@ -19,7 +21,7 @@ from pyspark.sql.types import (
     TimestampType,
 )
 
-from udfs.schemas import RESTORATION_UDF_OUT, SEGMENT_UDF_OUT, frame_for
+from udfs.schemas import RESTORATION_UDF_OUT, SEGMENT_UDF_OUT, batch_for, frame_for
 
 SCHEMA = StructType([
     StructField("s", StringType()), StructField("i", IntegerType()), StructField("n", LongType()),
@@ -62,3 +64,32 @@ def test_wide_output_schemas_build_from_sparse_rows() -> None:
         df = frame_for([{"video_id": "v", "status": "ok"}, {}], schema)
         assert list(df.columns) == schema.fieldNames() and df["video_id"].tolist() == ["v", None]
     assert frame_for([], SCHEMA).empty
+
+
+def _via_pandas(rows: list[dict], schema: StructType) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pandas(frame_for(rows, schema), schema=to_arrow_schema(schema, timezone="UTC"),
+                                      preserve_index=False)
+
+
+def test_rows_go_to_arrow_as_they_would_through_a_frame() -> None:
+    """The executor stages build their Arrow batches from rows (`batch_for`): every value, null and NaN
+    comes out as `frame_for` + Arrow's pandas conversion would make it."""
+    now = dt.datetime(2026, 1, 2, 3, 4, 5)
+    rows = [
+        {"s": "a", "i": 1, "n": 2**40, "d": 0.5, "b": True, "m": {"psnr": 30.0, "lpips": float("nan")}, "t": now},
+        {"s": None, "i": None, "n": float("nan"), "d": None, "b": pd.NA, "m": None},
+        {"s": float("nan"), "i": "7", "n": pd.NA, "d": "x", "b": False, "m": float("nan"), "t": None},
+        {"s": "z", "i": np.int64(4), "n": np.int32(5), "d": np.float32(2.5), "b": np.bool_(True), "m": {},
+         "t": pd.Timestamp(now)},
+        {"s": "q", "i": 3.0, "n": "12", "d": np.nan, "b": 0, "t": pd.NaT, "not_a_column": 1},
+        {"s": "q", "i": "junk", "n": True, "d": np.float64(-1.0), "b": 1,
+         "t": dt.datetime(2026, 1, 2, tzinfo=dt.timezone.utc)},
+    ]
+    arrow = to_arrow_schema(SCHEMA, timezone="UTC")
+    for one in [[r] for r in rows] + [rows]:
+        got = batch_for(one, SCHEMA, arrow)
+        assert got.equals(_via_pandas(one, SCHEMA)), (one, got.to_pylist())
+    assert batch_for(rows, SCHEMA, arrow).column("m").to_pylist()[0] == [("psnr", 30.0), ("lpips", None)]
+    for schema in (SEGMENT_UDF_OUT, RESTORATION_UDF_OUT):
+        sparse = [{"video_id": "v", "status": "ok", "scores": {"a": 1.0}}, {}]
+        assert batch_for(sparse, schema, to_arrow_schema(schema, timezone="UTC")).equals(_via_pandas(sparse, schema))
