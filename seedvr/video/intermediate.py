@@ -105,8 +105,25 @@ def _codec_for(url: str, codec: str, dtype: np.dtype) -> tuple[str, str, str]:
     return _CONTAINERS[ext], codec, eight if dtype == np.uint8 else str(sixteen)
 
 
+# 8-bit planar RGB (UT Video's) keeps its planes in the order G, B, R.
+_GBR = (1, 2, 0)
+
+
+def _planes(frame: av.VideoFrame) -> list[np.ndarray]:
+    """Views of an 8-bit planar frame's planes, (H, W) each, without their row padding."""
+    h, w = frame.height, frame.width
+    return [np.frombuffer(p, np.uint8, count=h * p.line_size).reshape(h, p.line_size)[:, :w] for p in frame.planes]
+
+
 def _frame_of(arr: np.ndarray, pix_fmt: str, sws: VideoReformatter) -> av.VideoFrame:
-    if pix_fmt in ("bgr0", "gbrp"):  # swscale repacks faster than PyAV's per-plane copy
+    if pix_fmt == "gbrp":
+        # Each channel copied straight into its plane: 0.7 ms for a 720p frame, against 1.6 ms through an
+        # rgb24 frame and swscale.
+        frame = av.VideoFrame(arr.shape[1], arr.shape[0], "gbrp")
+        for plane, channel in zip(_planes(frame), _GBR, strict=True):
+            plane[:] = arr[:, :, channel]
+        return frame
+    if pix_fmt == "bgr0":  # swscale repacks faster than PyAV's per-plane copy
         return sws.reformat(av.VideoFrame.from_ndarray(arr, format="rgb24"), format=pix_fmt)
     return av.VideoFrame.from_ndarray(arr, format=pix_fmt)  # rgb24 / rgb48le / gbrp16le take (H, W, 3) RGB
 
@@ -216,7 +233,11 @@ def iter_segment(url: str, *, sha256: str | None = None, size_bytes: int | None 
                 fmt = "rgb48le" if bit_depth_of(stream.codec_context.pix_fmt or "gbrp") > 8 else "rgb24"
                 sws = reformatter("segment-read")
                 for frame in container.decode(stream):
-                    yield sws.reformat(frame, format=fmt).to_ndarray().copy()
+                    if frame.format.name == "gbrp":  # the planes stacked as RGB: 0.7 ms at 720p, swscale 1.2
+                        g, b, r = _planes(frame)
+                        yield np.stack((r, g, b), axis=-1)
+                    else:
+                        yield sws.reformat(frame, format=fmt).to_ndarray().copy()
             except CorruptVideoError:
                 raise
             except Exception as exc:  # noqa: BLE001
