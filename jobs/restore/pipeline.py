@@ -46,7 +46,15 @@ from jobs.restore.staging import (
     recover_staged,
 )
 from jobs.restore.wave_cost import WaveSizing, wave_sizing
-from jobs.restore.waves import PLAN_KEY, drop_run_plan, estimate_waves, mark_todo, record_plan, todo_by_video
+from jobs.restore.waves import (
+    PLAN_KEY,
+    drop_run_plan,
+    estimate_waves,
+    mark_todo,
+    planned_once,
+    record_plan,
+    todo_by_video,
+)
 from jobs.schemas import EXECUTOR_PROVENANCE, RESTORATIONS, SEGMENT_RESULTS
 from jobs.tables import Tables, commit_metadata, conform, ensure_tables, merge_frame, table_refs
 from jobs.weights import weights_identity
@@ -248,6 +256,7 @@ def run_restore(
     waves: list[int] = []
     todo_count = 0
     by_video = pd.DataFrame(columns=["video_id", "planned", "segments", "frames"])
+    dry_waves = None
     with _timed(report, "plan"):
         if good_ids:
             ok = F.col("probe_status") == "ok"
@@ -257,7 +266,8 @@ def run_restore(
                 "video_id", "uri", "file_version", "num_frames", "analysis_json"), prepared).drop("canvas_json")
             planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash,
                                    split_at_cuts=cfg.segments.split_at_cuts)
-            planned = map_stage(good, planner, PlanSegments.output_schema)
+            planned = planned_once(spark, tables, map_stage(good, planner, PlanSegments.output_schema), run_id,
+                                   meta)
             plan_err = (planned.filter(F.col("segment_index") < 0)
                         .select("video_id", "file_version", "uri", "error_class", "error_message").toPandas())
             for r in plan_err.itertuples(index=False):
@@ -274,7 +284,11 @@ def run_restore(
                 .filter((F.col("config_hash") == chash) & (F.col("status") == "ok")).select(*PLAN_KEY))
             plan = mark_todo(plan, done)
             if dry_run:
-                by_video = todo_by_video(plan).toPandas()
+                try:
+                    by_video = todo_by_video(plan).toPandas()
+                    dry_waves = estimate_waves(plan, spark, tables, wave_sizing(spark, tables, cfg, chash))
+                finally:
+                    drop_run_plan(spark, tables, run_id)
                 report.planned_segments = int(by_video["planned"].sum())
                 todo_count = int(by_video["segments"].sum())
             else:
@@ -290,7 +304,8 @@ def run_restore(
         t = cfg.model.target
         report.dry_run = estimate(sel_pdf, by_video, planned=report.planned_segments,
                                   target=TargetSize(t.mode, t.value, t.multiple),
-                                  waves=estimate_waves(plan, spark, tables, wave_sizing(spark, tables, cfg, chash)),
+                                  waves=dry_waves if dry_waves is not None else estimate_waves(None, spark, tables,
+                                                                    wave_sizing(spark, tables, cfg, chash)),
                                   preset=cfg.model.preset, weights=cfg.model.weights,
                                   gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None,
                                   prepare=cfg.prepare.options(), codec=report.intermediate_codec)

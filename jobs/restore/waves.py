@@ -185,12 +185,30 @@ def _priced(spark: Any, tables: Tables, plan: Any, sizing: WaveSizing) -> tuple[
 
 
 def drop_run_plan(spark: Any, tables: Tables, run_id: str) -> None:
-    """Remove the run's own plan table (its rows are in segment_plan); a run killed before this leaves a
-    folder that nothing reads again."""
+    """Remove the run's own plan table (its rows are in segment_plan) and its planner's output; a run
+    killed before this leaves folders that a later run removes (maintenance.remove_stale_run_plans)."""
+    for ref in (run_plan_ref(tables, run_id), planner_output_ref(tables, run_id)):
+        if ref.name:
+            spark.sql(f"DROP TABLE IF EXISTS {ref.name}").collect()
+            continue
+        fs, path = filesystem(str(ref.path))
+        if fs.exists(path):
+            fs.rm(path, recursive=True)
+
+
+def planner_output_ref(tables: Tables, run_id: str) -> TableRef:
+    """Where a run keeps what its planner returned (segments and planning failures): beside the run's own
+    plan table, dropped with it (`drop_run_plan`)."""
     ref = run_plan_ref(tables, run_id)
     if ref.name:
-        spark.sql(f"DROP TABLE IF EXISTS {ref.name}").collect()
-        return
-    fs, path = filesystem(str(ref.path))
-    if fs.exists(path):
-        fs.rm(path, recursive=True)
+        return TableRef("planner_output", name=f"{ref.name}_planned")
+    return TableRef("planner_output", path=f"{ref.path}_planned")
+
+
+def planned_once(spark: Any, tables: Tables, planned: Any, run_id: str, meta: str | None = None) -> Any:
+    """The planner's output (`planned`, computed from the catalog) written once to the run's table and
+    read back: its failures, the totals, the waves and the MERGE all read that table, where each read of
+    the computed frame would run the planner over the catalog again."""
+    ref = planner_output_ref(tables, run_id)
+    ref.append(planned, user_metadata=meta)
+    return ref.read(spark)

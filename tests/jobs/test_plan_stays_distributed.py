@@ -15,7 +15,7 @@ import pytest
 from jobs.catalog.register import ingest
 from jobs.restore.pipeline import run_restore
 from jobs.restore.selection import make_selection
-from jobs.restore.waves import assign_waves, mark_todo, run_plan_ref, wave_sizes
+from jobs.restore.waves import assign_waves, mark_todo, planner_output_ref, run_plan_ref, wave_sizes
 from jobs.tables import ensure_tables, row_waves, table_refs
 from tests.jobs.helpers import make_catalog, tiny_config
 
@@ -50,6 +50,16 @@ def _watch(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, int]]:
     return seen
 
 
+def _count_planned(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The videos the planner is called for (the engine runs it in this process), once per call."""
+    from udfs.plan import PlanSegments
+
+    planned: list[str] = []
+    rows = PlanSegments.rows
+    monkeypatch.setattr(PlanSegments, "rows", lambda self, batch: planned.extend(batch["video_id"]) or rows(self, batch))
+    return planned
+
+
 @pytest.fixture(scope="module")
 def catalog(spark, make_video, tmp_path_factory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("plan")
@@ -63,19 +73,27 @@ def catalog(spark, make_video, tmp_path_factory) -> dict[str, Any]:
 
 def test_dry_run_brings_back_videos_not_segments(catalog, spark, monkeypatch) -> None:
     seen = _watch(monkeypatch)
+    planned = _count_planned(monkeypatch)
     rep = run_restore(spark, catalog["cfg"], make_selection(), track=False, dry_run=True)
     assert rep.dry_run is not None and rep.dry_run.segments_todo == rep.planned_segments == 6 * VIDEOS
     assert seen and max(n for _, n in seen) <= VIDEOS, seen
+    # The failures, the totals and the waves read one written plan: each video is planned once, and the
+    # run's tables are gone.
+    assert sorted(planned) == sorted(set(planned)) and len(planned) == VIDEOS, planned
+    assert not os.path.exists(str(planner_output_ref(catalog["tables"], rep.run_id).path))
 
 
 def test_restore_brings_back_videos_not_segments(catalog, spark, monkeypatch) -> None:
     seen = _watch(monkeypatch)
+    planned = _count_planned(monkeypatch)
     rep = run_restore(spark, catalog["cfg"], make_selection(), track=False)
+    assert sorted(planned) == sorted(set(planned)) and len(planned) == VIDEOS, planned
     assert rep.planned_segments == rep.restored_segments == 6 * VIDEOS and rep.videos_ok == VIDEOS
     assert catalog["tables"].segment_plan.read(spark).count() == 6 * VIDEOS
     # The run's own plan table was written beside segment_plan, then dropped.
     own = str(run_plan_ref(catalog["tables"], rep.run_id).path)
     assert os.path.isdir(os.path.dirname(own)) and not os.path.exists(own)
+    assert not os.path.exists(str(planner_output_ref(catalog["tables"], rep.run_id).path))
     # Per video (the selection, the reducer's rows, the stitch results, the restorations MERGE) or counts.
     assert seen and max(n for _, n in seen) <= VIDEOS, seen
 

@@ -47,3 +47,18 @@ def test_warp_errors_of_many_pairs_are_each_pairs_warp_error() -> None:
     assert warp_errors(clip) == {t: warp_error(clip, t) for t in range(8)}
     assert warp_errors(clip, [6, 1, 2], flow_frames=small) == {t: warp_error(clip, t, flow_frames=small)
                                                                for t in (1, 2, 6)}
+
+
+def test_a_reused_flow_estimator_gives_the_flow_of_a_fresh_one() -> None:
+    """Each thread keeps DIS estimators (per preset and frame size): pairs of any size, in any order, get
+    the flow a new estimator would compute (an estimator keeps the scales it chose for a small frame)."""
+    import cv2
+
+    from seedvr.quality.temporal import DIS_PRESETS, _dis
+
+    rng = np.random.default_rng(3)
+    for h, w in [(32, 48), (120, 160), (32, 48), (90, 64)]:
+        a = rng.integers(0, 255, (h, w), dtype=np.uint8)
+        b = np.roll(a, 2, axis=1)
+        fresh = cv2.DISOpticalFlow_create(DIS_PRESETS["fast"]).calc(a, b, None)
+        assert np.array_equal(_dis("fast", (h, w)).calc(a, b, None), fresh)
