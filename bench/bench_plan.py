@@ -152,7 +152,8 @@ def plan_phase(spark: Any, cfg: Any, tables: Any, peak: Callable[[], float | Non
     from jobs.config import config_hash
     from jobs.restore.selection import apply_selection, make_selection
     from jobs.restore.wave_cost import wave_sizing
-    from jobs.restore.waves import PLAN_KEY, drop_run_plan, mark_todo, record_plan
+    from jobs.restore.waves import PLAN_KEY, drop_run_plan, mark_todo, planned_once, record_plan
+    from udfs.arrow_stage import map_stage
     from udfs.plan import PlanSegments
 
     t0 = time.perf_counter()
@@ -161,8 +162,9 @@ def plan_phase(spark: Any, cfg: Any, tables: Any, peak: Callable[[], float | Non
     sel = selected.select("video_id", "probe_status").toPandas()
     t_select = time.perf_counter() - t0
     planner = PlanSegments(cfg.segments.segment_frames, cfg.segments.context_frames, chash)
-    planned = selected.select("video_id", "uri", "file_version", "num_frames", "analysis_json").mapInPandas(
-        planner, PlanSegments.output_schema)
+    planned = planned_once(spark, tables, map_stage(
+        selected.select("video_id", "uri", "file_version", "num_frames", "analysis_json"), planner,
+        PlanSegments.output_schema), "bench-plan")
     failures = planned.filter(F.col("segment_index") < 0).select("video_id", "error_message").toPandas()
     done = (tables.segments.read(spark).filter((F.col("config_hash") == chash) & (F.col("status") == "ok"))
             .select(*PLAN_KEY))
