@@ -1,9 +1,8 @@
 """One place that decides how many threads each part of a process may use.
 
 torch's intra-op pool, the x264/x265 encoder, the decoders and OpenCV's pool (the quality scores' filters
-and optical flow) each default to "all cores", and several
-of them run at once: restore tasks side by side on one executor, the encoder while the next segment is
-restored. Oversubscribed, they spend their time switching (measured: a tiny-model clip on 2 cores ran
+and optical flow) each default to "all cores", and several of them run at once: restore tasks side by
+side on one executor, the encoder while the next segment is restored. Oversubscribed, they spend their time switching (measured: a tiny-model clip on 2 cores ran
 1.97x faster with torch on one thread). The budget splits the cores of the process between the tasks
 that run concurrently, so that tasks x threads never exceeds the cores; any part can be pinned.
 """
@@ -34,9 +33,10 @@ class ThreadBudget:
     torch: int  # intra-op threads of each task's model
     encode: int  # threads of each encoder
     decode: int  # threads of each decoder (sandboxed workers decode one window at a time)
-    # OpenCV's pool, one per process: its workers spin between calls, so at "all cores" beside other
-    # tasks it burnt up to twice the CPU for the same scores (DIS flow on 2 cores: 0.72 vs 0.32 CPU-ms
-    # for a 48x32 pair, 17.6 vs 11.7 for 1280x720; identical values).
+    # OpenCV's pool, one per process (the scores' filters and optical flow): one thread unless pinned.
+    # Its workers spin between calls: on 2 cores, 2 threads took 0.72 vs 0.32 CPU-ms for a 48x32 flow
+    # pair and 17.6 vs 11.7 for 1280x720 (identical values); a 720p job's stitch stage at 2x used 58.0
+    # vs 53.3 CPU-s with 2 and 1 threads, for 10 % less wall time. Tasks side by side are the parallelism.
     opencv: int = 1
 
     def as_dict(self) -> dict[str, int]:
@@ -60,7 +60,7 @@ def plan_threads(tasks: int = 1, *, cores: int | None = None, torch: int | None 
         torch=torch or _env_int(TORCH_THREADS_ENV) or per_task,
         encode=encode or _env_int(ENCODE_THREADS_ENV) or per_task,
         decode=decode or 1,
-        opencv=opencv or _env_int(OPENCV_THREADS_ENV) or per_task,
+        opencv=opencv or _env_int(OPENCV_THREADS_ENV) or 1,
     )
 
 

@@ -12,13 +12,13 @@ def test_tasks_times_threads_never_exceed_the_cores(cores: int, tasks: int) -> N
     b = plan_threads(tasks, cores=cores)
     assert b.torch >= 1 and b.encode >= 1 and b.decode == 1
     assert tasks * b.torch <= max(cores, tasks) and tasks * b.encode <= max(cores, tasks)
-    assert b.opencv == b.torch
+    assert b.opencv == 1  # OpenCV's pool spins: one thread a task unless pinned
     assert b.torch == max(1, cores // tasks)  # and nothing is left idle beyond the rounding
 
 
 def test_explicit_values_and_the_environment_win(monkeypatch) -> None:
     assert plan_threads(2, cores=16, torch=3, encode=5).as_dict() == {
-        "cores": 16, "tasks": 2, "torch": 3, "encode": 5, "decode": 1, "opencv": 8}
+        "cores": 16, "tasks": 2, "torch": 3, "encode": 5, "decode": 1, "opencv": 1}
     monkeypatch.setenv(TORCH_THREADS_ENV, "6")
     monkeypatch.setenv(ENCODE_THREADS_ENV, "not-a-number")
     b = plan_threads(2, cores=16)
