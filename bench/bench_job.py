@@ -105,9 +105,10 @@ def main() -> int:
     args = p.parse_args()
     sizes = args.sizes or ([1, 10] if args.tiny else [1, 10, 100])
 
+    from jobs.config import EngineConfig
     from jobs.engine import start_sail
 
-    server, spark = start_sail({"SAIL_EXECUTION__BATCH_SIZE": "1", "SAIL_EXECUTION__DEFAULT_PARALLELISM": "2"})
+    server, spark = start_sail(EngineConfig().sail_env)  # the job's own engine settings
     rows = []
     try:
         with tempfile.TemporaryDirectory(prefix="bench-job-") as root:

@@ -59,10 +59,11 @@ def s3_bucket(moto_s3: str) -> str:
 
 @pytest.fixture(scope="session")
 def spark(moto_s3: str) -> Iterator[object]:
-    """One embedded Sail session for the whole test run (1 row per UDF batch, parallelism 2)."""
+    """One embedded Sail session for the whole test run, with the job's own engine settings."""
+    from jobs.config import EngineConfig
     from jobs.engine import start_sail
 
-    server, session = start_sail({"SAIL_EXECUTION__BATCH_SIZE": "1", "SAIL_EXECUTION__DEFAULT_PARALLELISM": "2"})
+    server, session = start_sail(EngineConfig().sail_env)
     try:
         yield session
     finally:

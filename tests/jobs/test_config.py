@@ -13,7 +13,7 @@ from seedvr.errors import ConfigError
 def test_local_profile_defaults_and_demo_inherits_it() -> None:
     local = load_config("local")
     demo = load_config("demo")
-    assert local.engine.kind == "sail" and local.engine.sail_env["SAIL_EXECUTION__BATCH_SIZE"] == "1"
+    assert local.engine.kind == "sail" and local.engine.sail_env["SAIL_EXECUTION__BATCH_SIZE"] == "16"
     assert demo.tables.root.endswith("var/demo/tables")
     assert demo.engine == local.engine  # inherited unchanged
 
