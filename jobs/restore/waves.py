@@ -160,6 +160,8 @@ def record_plan(spark: Any, tables: Tables, plan: Any, *, sizing: WaveSizing, ru
             .withColumn("planned_at", F.lit(utc_now())).withColumn("run_id", F.lit(run_id)))
     ref = run_plan_ref(tables, run_id)
     ref.append(conform(rows, RUN_PLAN), user_metadata=meta)
+    # The planner's output has served (failures, totals, this append): only the run's plan is read from here.
+    drop_table(spark, planner_output_ref(tables, run_id))
     mine = ref.read(spark)
     merge(spark, tables.segment_plan, conform(mine, SEGMENT_PLAN), user_metadata=meta)
     planned, waves, expected = wave_table(mine)
@@ -188,12 +190,17 @@ def drop_run_plan(spark: Any, tables: Tables, run_id: str) -> None:
     """Remove the run's own plan table (its rows are in segment_plan) and its planner's output; a run
     killed before this leaves folders that a later run removes (maintenance.remove_stale_run_plans)."""
     for ref in (run_plan_ref(tables, run_id), planner_output_ref(tables, run_id)):
-        if ref.name:
-            spark.sql(f"DROP TABLE IF EXISTS {ref.name}").collect()
-            continue
-        fs, path = filesystem(str(ref.path))
-        if fs.exists(path):
-            fs.rm(path, recursive=True)
+        drop_table(spark, ref)
+
+
+def drop_table(spark: Any, ref: TableRef) -> None:
+    """Remove a table of the run's own (a catalog table, or a folder under the tables root), if there."""
+    if ref.name:
+        spark.sql(f"DROP TABLE IF EXISTS {ref.name}").collect()
+        return
+    fs, path = filesystem(str(ref.path))
+    if fs.exists(path):
+        fs.rm(path, recursive=True)
 
 
 def planner_output_ref(tables: Tables, run_id: str) -> TableRef:
