@@ -2,9 +2,10 @@
 
 torch's intra-op pool, the x264/x265 encoder, the decoders and OpenCV's pool (the quality scores' filters
 and optical flow) each default to "all cores", and several of them run at once: restore tasks side by
-side on one executor, the encoder while the next segment is restored. Oversubscribed, they spend their time switching (measured: a tiny-model clip on 2 cores ran
-1.97x faster with torch on one thread). The budget splits the cores of the process between the tasks
-that run concurrently, so that tasks x threads never exceeds the cores; any part can be pinned.
+side on one executor, the encoder while the next segment is restored. Oversubscribed, they spend their
+time switching (measured: a tiny-model clip on 2 cores ran 1.97x faster with torch on one thread). The
+budget splits the cores of the process between the tasks that run concurrently, so that tasks x threads
+never exceeds the cores; any part can be pinned.
 """
 
 from __future__ import annotations

@@ -49,9 +49,11 @@ from jobs.restore.wave_cost import WaveSizing, wave_sizing
 from jobs.restore.waves import (
     PLAN_KEY,
     drop_run_plan,
+    drop_table,
     estimate_waves,
     mark_todo,
     planned_once,
+    planner_output_ref,
     record_plan,
     todo_by_video,
 )
@@ -295,6 +297,8 @@ def run_restore(
                 plan, report.planned_segments, waves, report.wave_sizing = record_plan(
                     spark, tables, plan, sizing=wave_sizing(spark, tables, cfg, chash), run_id=run_id, meta=meta,
                     log=log)
+                # The planner's output has served (failures, this plan): the run reads its own plan from here.
+                drop_table(spark, planner_output_ref(tables, run_id))
                 todo_count = sum(waves)
         report.skipped_segments = report.planned_segments - todo_count
     if dry_run:
@@ -304,8 +308,7 @@ def run_restore(
         t = cfg.model.target
         report.dry_run = estimate(sel_pdf, by_video, planned=report.planned_segments,
                                   target=TargetSize(t.mode, t.value, t.multiple),
-                                  waves=dry_waves if dry_waves is not None else estimate_waves(None, spark, tables,
-                                                                    wave_sizing(spark, tables, cfg, chash)),
+                                  waves=dry_waves or wave_sizing(spark, tables, cfg, chash),
                                   preset=cfg.model.preset, weights=cfg.model.weights,
                                   gpu_memory_gb=get_preset(cfg.model.preset).min_gpu_memory_gb or None,
                                   prepare=cfg.prepare.options(), codec=report.intermediate_codec)

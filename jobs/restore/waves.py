@@ -160,8 +160,6 @@ def record_plan(spark: Any, tables: Tables, plan: Any, *, sizing: WaveSizing, ru
             .withColumn("planned_at", F.lit(utc_now())).withColumn("run_id", F.lit(run_id)))
     ref = run_plan_ref(tables, run_id)
     ref.append(conform(rows, RUN_PLAN), user_metadata=meta)
-    # The planner's output has served (failures, totals, this append): only the run's plan is read from here.
-    drop_table(spark, planner_output_ref(tables, run_id))
     mine = ref.read(spark)
     merge(spark, tables.segment_plan, conform(mine, SEGMENT_PLAN), user_metadata=meta)
     planned, waves, expected = wave_table(mine)
